@@ -1,0 +1,181 @@
+// The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
+import { mkdir } from 'node:fs/promises';
+
+import { DriverAggregateError, DriverError } from './errors';
+import { checkId, checkOptionalId } from './ids';
+import { Layout } from './layout';
+import { KeyedMutex } from './locks';
+import type { UnionMounter } from './mounter';
+import { native } from './native';
+import { backingFsName } from './fsMagic';
+import { unmount } from './unmount';
+
+const LAYER_DIR_MODE = 0o755;
+const WORK_DIR_MODE = 0o700;
+
+export class Driver {
+  readonly #layout: Layout;
+  readonly #mounter: UnionMounter;
+  readonly #locks = new KeyedMutex();
+  /** Outstanding get()s per layer; a mounted layer has at least one. */
+  readonly #refs = new Map<string, number>();
+
+  /** Use init(): it prepares the root and picks the mounter. */
+  constructor(layout: Layout, mounter: UnionMounter, adoptedMounts: readonly string[] = []) {
+    this.#layout = layout;
+    this.#mounter = mounter;
+    for (const id of adoptedMounts) this.#refs.set(id, 1);
+  }
+
+  toString(): string {
+    return 'aufs';
+  }
+
+  /** The root directory this driver keeps its layers in. */
+  get root(): string {
+    return this.#layout.root;
+  }
+
+  async status(): Promise<Array<[string, string]>> {
+    const [fsType, ids] = await Promise.all([native.statfsType(this.root), this.#layout.layerIds()]);
+    return [
+      ['Root Dir', this.root],
+      ['Backing Filesystem', backingFsName(fsType)],
+      ['Dirs', String(ids.length)],
+      ['Dirperm1 Supported', String(this.#mounter.dirperm1)],
+    ];
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return this.#layout.exists(checkId(id));
+  }
+
+  async create(id: string, parent?: string): Promise<void> {
+    checkId(id);
+    const parentId = checkOptionalId(parent, 'parent id');
+    await this.#locks.run(parentId === undefined ? [id] : [id, parentId], async () => {
+      // Everything that can fail on bad input is checked before the first write.
+      const parents = parentId === undefined ? [] : [parentId, ...(await this.#layout.readParents(parentId))];
+      if (await this.#layout.exists(id)) {
+        throw new DriverError('ERR_LAYER_EXISTS', `layer ${JSON.stringify(id)} already exists`, this.#layout.layerFile(id));
+      }
+      // Directories without a layers file are what a crashed create or remove left.
+      await this.#layout.removeDir(this.#layout.diffPath(id));
+      await this.#makeLayerDirs(id);
+      await this.#layout.writeParents(id, parents);
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    checkId(id);
+    await this.#locks.run(id, async () => {
+      await this.#unmountLayer(id, { restoreAufsForm: false });
+      this.#refs.delete(id);
+      // layers/ID goes first: from then on the layer does not exist, and every
+      // later step is one that the next remove() or init() can finish.
+      await this.#layout.removeLayerFile(id);
+      await this.#layout.removeDir(this.#layout.diffPath(id));
+      await this.#layout.removeDir(this.#layout.mountPath(id));
+      await this.#layout.removeDir(this.#layout.workPath(id));
+    });
+  }
+
+  async get(id: string, mountLabel?: string): Promise<string> {
+    checkId(id);
+    return this.#locks.run(id, async () => {
+      const parents = await this.#layout.readParents(id);
+      const count = this.#refs.get(id) ?? 0;
+      // A layer without parents is never mounted: its files are the whole view.
+      if (parents.length === 0) {
+        this.#refs.set(id, count + 1);
+        return this.#layout.diffPath(id);
+      }
+      const target = this.#layout.mountPath(id);
+      if (count === 0) await this.#mount(id, parents, mountLabel);
+      this.#refs.set(id, count + 1);
+      return target;
+    });
+  }
+
+  async put(id: string): Promise<void> {
+    checkId(id);
+    await this.#locks.run(id, async () => {
+      const count = this.#refs.get(id) ?? 0;
+      if (count > 1) {
+        this.#refs.set(id, count - 1);
+        return;
+      }
+      // On failure (EBUSY) the count stays, so a later put() tries again.
+      await this.#unmountLayer(id, { restoreAufsForm: true });
+      this.#refs.delete(id);
+    });
+  }
+
+  async cleanup(): Promise<void> {
+    const errors: Error[] = [];
+    await Promise.all(
+      (await this.#layout.mountIds()).map((id) =>
+        this.#locks.run(id, async () => {
+          try {
+            await this.#unmountLayer(id, { restoreAufsForm: true });
+            this.#refs.delete(id);
+          } catch (err) {
+            errors.push(err instanceof Error ? err : new Error(String(err)));
+          }
+        }),
+      ),
+    );
+    if (errors.length > 0) {
+      throw new DriverAggregateError('ERR_CLEANUP', errors, `cleanup left ${errors.length} mount(s) in place`);
+    }
+  }
+
+  async #makeLayerDirs(id: string): Promise<void> {
+    await mkdir(this.#layout.mountPath(id), { mode: LAYER_DIR_MODE, recursive: true });
+    await mkdir(this.#layout.diffPath(id), { mode: LAYER_DIR_MODE, recursive: true });
+    if (this.#mounter.needsWorkDir) {
+      await mkdir(this.#layout.workPath(id), { mode: WORK_DIR_MODE, recursive: true });
+    }
+  }
+
+  async #mount(id: string, parents: readonly string[], label: string | undefined): Promise<void> {
+    const lowers = parents.map((parent) => this.#layout.diffPath(parent));
+    await this.#assertParentsPresent(id, parents);
+    // Layers from a Docker root, or made without a mount program, lack these.
+    await this.#makeLayerDirs(id);
+    await this.#mounter.mount({
+      target: this.#layout.mountPath(id),
+      upper: this.#layout.diffPath(id),
+      lowers,
+      work: this.#layout.workPath(id),
+      label,
+    });
+  }
+
+  async #assertParentsPresent(id: string, parents: readonly string[]): Promise<void> {
+    const present = await Promise.all(parents.map((parent) => this.#layout.exists(parent)));
+    const missing = parents.find((_, i) => !present[i]);
+    if (missing !== undefined) {
+      throw new DriverError(
+        'ERR_CORRUPT_LAYER',
+        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(missing)}, which does not exist`,
+        this.#layout.layerFile(id),
+      );
+    }
+  }
+
+  async #isMounted(id: string): Promise<boolean> {
+    try {
+      return (await native.mountType(this.#layout.mountPath(id))) === this.#mounter.magic;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async #unmountLayer(id: string, { restoreAufsForm }: { restoreAufsForm: boolean }): Promise<void> {
+    if (!(await this.#isMounted(id))) return;
+    await unmount(this.#layout.mountPath(id));
+    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.diffPath(id));
+  }
+}

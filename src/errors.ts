@@ -1,0 +1,68 @@
+// Errors the driver raises itself. Failed syscalls surface as the addon's
+// errors instead, shaped like Node's fs errors (code, errno, syscall, path).
+
+/** Every `code` that the driver's own errors carry. */
+export type DriverErrorCode =
+  | 'ERR_AUFS_NOT_SUPPORTED'
+  | 'ERR_INCOMPATIBLE_FS'
+  | 'ERR_INVALID_ID'
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_LAYER_NOT_FOUND'
+  | 'ERR_LAYER_EXISTS'
+  | 'ERR_CORRUPT_LAYER'
+  | 'ERR_MOUNT_OPTIONS'
+  | 'ERR_MOUNT_PROGRAM'
+  | 'ERR_CLEANUP';
+
+export class DriverError extends Error {
+  readonly code: DriverErrorCode;
+  /** The file or directory the error is about, when there is one. */
+  readonly path?: string;
+
+  constructor(code: DriverErrorCode, message: string, path?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+export class ErrAufsNotSupported extends DriverError {
+  constructor() {
+    super('ERR_AUFS_NOT_SUPPORTED', 'AUFS was not found in /proc/filesystems');
+  }
+}
+
+export class ErrIncompatibleFS extends DriverError {
+  constructor(path: string, fsName: string) {
+    super(
+      'ERR_INCOMPATIBLE_FS',
+      `AUFS is not supported over ${fsName}: ${path} is on ${fsName}`,
+      path,
+    );
+  }
+}
+
+/** Several failures reported together, as cleanup() does. */
+export class DriverAggregateError extends AggregateError {
+  readonly code: DriverErrorCode;
+
+  constructor(code: DriverErrorCode, errors: Error[], message: string) {
+    super(errors, `${message}: ${errors.map((e) => e.message).join('; ')}`);
+    this.name = 'DriverAggregateError';
+    this.code = code;
+  }
+}
+
+/** The shape of a failed syscall's error, as Node's fs and our addon make them. */
+export interface SystemError extends Error {
+  code: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+export function isErrorCode(err: unknown, ...codes: string[]): err is SystemError {
+  return err instanceof Error && codes.includes((err as SystemError).code);
+}

@@ -1,0 +1,183 @@
+// Where a layer lives under the root, in the layout Docker's aufs driver used:
+//   layers/ID  ancestors of ID, nearest first, one per line
+//   diff/ID    the layer's own files
+//   mnt/ID     where the union is mounted
+// plus work/ID, the mount program's scratch directory, outside diff/.
+import { lstat, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+import { DriverError, isErrorCode } from './errors';
+import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
+import { native } from './native';
+
+export const LAYOUT_DIRS = ['mnt', 'diff', 'layers'] as const;
+
+export class Layout {
+  readonly root: string;
+  readonly layersDir: string;
+  readonly diffDir: string;
+  readonly mntDir: string;
+  readonly workDir: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.layersDir = path.join(root, 'layers');
+    this.diffDir = path.join(root, 'diff');
+    this.mntDir = path.join(root, 'mnt');
+    this.workDir = path.join(root, 'work');
+  }
+
+  layerFile(id: string): string {
+    return path.join(this.layersDir, checkId(id));
+  }
+
+  diffPath(id: string): string {
+    return path.join(this.diffDir, checkId(id));
+  }
+
+  mountPath(id: string): string {
+    return path.join(this.mntDir, checkId(id));
+  }
+
+  workPath(id: string): string {
+    return path.join(this.workDir, checkId(id));
+  }
+
+  async exists(id: string): Promise<boolean> {
+    try {
+      await lstat(this.layerFile(id));
+      return true;
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT')) return false;
+      throw err;
+    }
+  }
+
+  /** Ancestors of `id`, nearest first. ERR_LAYER_NOT_FOUND when `id` has no layers file. */
+  async readParents(id: string): Promise<string[]> {
+    const file = this.layerFile(id);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT')) {
+        throw new DriverError('ERR_LAYER_NOT_FOUND', `layer ${JSON.stringify(id)} does not exist`, file);
+      }
+      throw err;
+    }
+    // Docker skipped empty lines when reading these files; so do we.
+    const parents = text.split('\n').filter((line) => line !== '');
+    const seen = new Set<string>([id]);
+    parents.forEach((parent, index) => {
+      const problem = idProblem(parent) ?? (seen.has(parent) ? 'appears twice in the chain' : undefined);
+      if (problem !== undefined) {
+        throw new DriverError(
+          'ERR_CORRUPT_LAYER',
+          `corrupt layers file: line ${index + 1} (${JSON.stringify(parent)}) ${problem}`,
+          file,
+        );
+      }
+      seen.add(parent);
+    });
+    return parents;
+  }
+
+  /**
+   * Writes `layers/ID` through a scratch file, fsync and rename, so that a
+   * crash leaves either no layer or one with its whole parent chain.
+   */
+  async writeParents(id: string, parents: readonly string[]): Promise<void> {
+    const file = this.layerFile(id);
+    const scratch = file + SCRATCH_SUFFIX;
+    const fh = await open(scratch, 'w', 0o644);
+    try {
+      await fh.writeFile(parents.map((p) => `${p}\n`).join(''));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(scratch, file);
+    await syncDir(this.layersDir);
+  }
+
+  /** Ids of every layer: the names in layers/ that can be ids. */
+  async layerIds(): Promise<string[]> {
+    const names = await readdir(this.layersDir);
+    return names.filter((name) => isValidId(name));
+  }
+
+  /** Ids under mnt/: every directory that may hold a mount of ours. */
+  async mountIds(): Promise<string[]> {
+    const names = await readdirIfExists(this.mntDir);
+    return names.filter((name) => isValidId(name));
+  }
+
+  async removeLayerFile(id: string): Promise<void> {
+    await unlinkIfExists(this.layerFile(id));
+    await syncDir(this.layersDir);
+  }
+
+  /**
+   * Deletes a layer directory: renamed to NAME-removing first, so that it is
+   * gone from view at once and a crash mid-delete leaves only scratch.
+   */
+  async removeDir(dir: string): Promise<void> {
+    const scratch = dir + SCRATCH_SUFFIX;
+    try {
+      await rename(dir, scratch);
+    } catch (err) {
+      if (isErrorCode(err, 'ENOTEMPTY', 'EEXIST')) {
+        // An earlier remove died after its rename: finish that one first.
+        await removeTreeIfExists(scratch);
+        await rename(dir, scratch);
+      } else if (!isErrorCode(err, 'ENOENT')) {
+        throw err;
+      }
+    }
+    await removeTreeIfExists(scratch);
+  }
+
+  /** Deletes whatever scratch an earlier process left in the layout's directories. */
+  async sweepScratch(): Promise<void> {
+    for (const dir of [this.layersDir, this.diffDir, this.mntDir, this.workDir]) {
+      for (const name of await readdirIfExists(dir)) {
+        if (name.endsWith(SCRATCH_SUFFIX)) await removeTreeIfExists(path.join(dir, name));
+      }
+    }
+  }
+}
+
+async function readdirIfExists(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isErrorCode(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
+async function unlinkIfExists(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (err) {
+    if (!isErrorCode(err, 'ENOENT')) throw err;
+  }
+}
+
+export async function removeTreeIfExists(target: string): Promise<void> {
+  try {
+    await native.removeTree(target);
+  } catch (err) {
+    if (!isErrorCode(err, 'ENOENT')) throw err;
+  }
+}
+
+/** Makes a rename or unlink in `dir` durable. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

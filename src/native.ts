@@ -1,0 +1,45 @@
+// Loads the C++ addon: a prebuilt binary from prebuilds/ when one matches this
+// platform, else the one node-gyp built into build/.
+import path from 'node:path';
+import load from 'node-gyp-build';
+
+/** Constants of <sys/mount.h> and the machine, as the addon was compiled with. */
+export interface NativeConstants {
+  readonly MS_RDONLY: number;
+  readonly MS_NOSUID: number;
+  readonly MS_NODEV: number;
+  readonly MS_NOEXEC: number;
+  readonly MS_REMOUNT: number;
+  readonly MS_BIND: number;
+  readonly MS_MOVE: number;
+  readonly MS_REC: number;
+  readonly MS_PRIVATE: number;
+  readonly MS_SLAVE: number;
+  readonly MS_SHARED: number;
+  readonly MNT_FORCE: number;
+  readonly MNT_DETACH: number;
+  readonly MNT_EXPIRE: number;
+  readonly UMOUNT_NOFOLLOW: number;
+  readonly FUSE_SUPER_MAGIC: number;
+  readonly PAGE_SIZE: number;
+}
+
+/**
+ * The addon's exports. Every function runs its syscalls on the libuv thread
+ * pool and rejects with an Error shaped like Node's fs errors.
+ */
+export interface NativeBinding {
+  mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
+  umount2(target: string, flags: number): Promise<void>;
+  /** f_type of the filesystem holding `path`. */
+  statfsType(path: string): Promise<number>;
+  /** f_type of the filesystem mounted at `path`, or 0 when `path` is not a mount root. */
+  mountType(path: string): Promise<number>;
+  /** `rm -rf --one-file-system` without following symlinks. */
+  removeTree(path: string): Promise<void>;
+  /** Rewrites overlay whiteouts under `dir` into aufs form; resolves to how many. */
+  convertOverlayWhiteouts(dir: string): Promise<number>;
+  readonly constants: NativeConstants;
+}
+
+export const native = load(path.join(__dirname, '..')) as NativeBinding;

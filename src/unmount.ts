@@ -1,0 +1,41 @@
+// Unmounting a union. We unmount for real (no MNT_DETACH): a lazy detach would
+// hide a busy mount and let it keep writing into diff/ID after put() or
+// remove() returned. Busy mounts are retried, then reported as EBUSY.
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { isErrorCode } from './errors';
+import { native, type NativeBinding } from './native';
+
+const EBUSY_RETRIES = 5;
+const EBUSY_RETRY_DELAY_MS = 100;
+
+export type UnmountSyscall = Pick<NativeBinding, 'umount2'>;
+
+/** unmount() through the given syscall, so tests can record the calls. */
+export async function unmountWith(sys: UnmountSyscall, target: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // NOFOLLOW: a symlink planted at the mount point must not redirect us.
+      await sys.umount2(target, native.constants.UMOUNT_NOFOLLOW);
+      return;
+    } catch (err) {
+      // EINVAL: not a mount point; ENOENT: no such path. Nothing to undo.
+      if (isErrorCode(err, 'EINVAL', 'ENOENT')) return;
+      if (!isErrorCode(err, 'EBUSY') || attempt >= EBUSY_RETRIES) throw err;
+      await delay(EBUSY_RETRY_DELAY_MS);
+    }
+  }
+}
+
+/**
+ * Unmounts the union at `target`. Not mounted is not an error; a mount that
+ * stays busy through the retries rejects with code EBUSY and stays mounted.
+ */
+export async function unmount(target: string): Promise<void> {
+  if (typeof target !== 'string') {
+    throw Object.assign(new TypeError('The "target" argument must be of type string'), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  await unmountWith(native, target);
+}
