@@ -2,15 +2,7 @@
   "targets": [
     {
       "target_name": "aufs_native",
-      "sources": [
-        "native/status.cc",
-        "native/mount.cc",
-        "native/dir_reader.cc",
-        "native/tree.cc",
-        "native/whiteouts.cc",
-        "native/js_errors.cc",
-        "native/binding.cc"
-      ],
+      "sources": ["<!@(ls -1 native/*.cc)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "_FILE_OFFSET_BITS=64"],
       "cflags!": ["-fno-exceptions"],

@@ -7,8 +7,10 @@
 
 #include <string>
 
+#include "js_cancel.h"
 #include "js_task.h"
 #include "mount.h"
+#include "size.h"
 #include "tree.h"
 #include "whiteouts.h"
 
@@ -33,7 +35,8 @@ int64_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Number>().Int64Value();
 }
 
-Napi::Value NumberResult(Napi::Env env, int64_t& value) {
+template <typename T>
+Napi::Value NumberResult(Napi::Env env, T& value) {
   return Napi::Number::New(env, static_cast<double>(value));
 }
 
@@ -59,13 +62,13 @@ Napi::Value Umount2Js(const Napi::CallbackInfo& info) {
 Napi::Value StatfsTypeJs(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info, 0, "path");
   return PromiseTask<int64_t>::Start(
-      info.Env(), [=](int64_t* type) { return StatfsType(path, type); }, NumberResult);
+      info.Env(), [=](int64_t* type) { return StatfsType(path, type); }, NumberResult<int64_t>);
 }
 
 Napi::Value MountTypeJs(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info, 0, "path");
   return PromiseTask<int64_t>::Start(
-      info.Env(), [=](int64_t* type) { return MountType(path, type); }, NumberResult);
+      info.Env(), [=](int64_t* type) { return MountType(path, type); }, NumberResult<int64_t>);
 }
 
 Napi::Value RemoveTreeJs(const Napi::CallbackInfo& info) {
@@ -84,11 +87,19 @@ Napi::Value ConvertOverlayWhiteoutsJs(const Napi::CallbackInfo& info) {
         *count = static_cast<int64_t>(converted);
         return s;
       },
-      NumberResult);
+      NumberResult<int64_t>);
 }
 
 void SetConstant(Napi::Object& target, const char* name, double value) {
   target.Set(name, Napi::Number::New(target.Env(), value));
+}
+
+Napi::Value TreeSizeJs(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  CancelFlag cancelled = CancelToken::FlagOf(info[1]);
+  return PromiseTask<uint64_t>::Start(
+      info.Env(), [=](uint64_t* size) { return TreeSize(root, cancelled.get(), size); },
+      NumberResult<uint64_t>);
 }
 
 Napi::Object Constants(Napi::Env env) {
@@ -121,6 +132,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeJs, "removeTree"));
   exports.Set("convertOverlayWhiteouts",
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));
+  exports.Set("treeSize", Napi::Function::New(env, TreeSizeJs, "treeSize"));
+  CancelToken::Register(env, exports);
   exports.Set("constants", Constants(env));
   return exports;
 }

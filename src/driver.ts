@@ -1,7 +1,8 @@
 // The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
 import { mkdir } from 'node:fs/promises';
 
-import { DriverAggregateError, DriverError } from './errors';
+import { withCancelToken, type AbortOptions } from './abort';
+import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
 import { Layout } from './layout';
 import { KeyedMutex } from './locks';
@@ -130,6 +131,20 @@ export class Driver {
     }
   }
 
+  /**
+   * Bytes in the layer's own files (not its parents'), as Docker's aufs
+   * driver counted them. `parent` is accepted for API compatibility only.
+   */
+  async diffSize(id: string, _parent?: string, options: AbortOptions = {}): Promise<number> {
+    const dir = this.#layout.diffPath(id);
+    try {
+      return await withCancelToken(options.signal, (token) => native.treeSize(dir, token));
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+      throw err;
+    }
+  }
+
   async #makeLayerDirs(id: string): Promise<void> {
     await mkdir(this.#layout.mountPath(id), { mode: LAYER_DIR_MODE, recursive: true });
     await mkdir(this.#layout.diffPath(id), { mode: LAYER_DIR_MODE, recursive: true });
@@ -168,7 +183,7 @@ export class Driver {
     try {
       return (await native.mountType(this.#layout.mountPath(id))) === this.#mounter.magic;
     } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return false;
+      if (isErrorCode(err, 'ENOENT')) return false;
       throw err;
     }
   }

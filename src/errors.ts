@@ -27,6 +27,10 @@ export class DriverError extends Error {
   }
 }
 
+export function layerNotFound(id: string, path: string): DriverError {
+  return new DriverError('ERR_LAYER_NOT_FOUND', `layer ${JSON.stringify(id)} does not exist`, path);
+}
+
 export class ErrAufsNotSupported extends DriverError {
   constructor() {
     super('ERR_AUFS_NOT_SUPPORTED', 'AUFS was not found in /proc/filesystems');
@@ -51,6 +55,16 @@ export class DriverAggregateError extends AggregateError {
     super(errors, `${message}: ${errors.map((e) => e.message).join('; ')}`);
     this.name = 'DriverAggregateError';
     this.code = code;
+  }
+}
+
+/** What an aborted operation rejects with, like Node's own AbortError. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+
+  constructor(reason?: unknown) {
+    super('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+    this.name = 'AbortError';
   }
 }
 

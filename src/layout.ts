@@ -6,7 +6,7 @@
 import { lstat, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-import { DriverError, isErrorCode } from './errors';
+import { DriverError, isErrorCode, layerNotFound } from './errors';
 import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
 import { native } from './native';
 
@@ -61,7 +61,7 @@ export class Layout {
       text = await readFile(file, 'utf8');
     } catch (err) {
       if (isErrorCode(err, 'ENOENT')) {
-        throw new DriverError('ERR_LAYER_NOT_FOUND', `layer ${JSON.stringify(id)} does not exist`, file);
+        throw layerNotFound(id, file);
       }
       throw err;
     }

@@ -24,6 +24,11 @@ export interface NativeConstants {
   readonly PAGE_SIZE: number;
 }
 
+/** Set from JavaScript, polled by the pool thread running a walk. */
+export interface CancelToken {
+  cancel(): void;
+}
+
 /**
  * The addon's exports. Every function runs its syscalls on the libuv thread
  * pool and rejects with an Error shaped like Node's fs errors.
@@ -39,6 +44,9 @@ export interface NativeBinding {
   removeTree(path: string): Promise<void>;
   /** Rewrites overlay whiteouts under `dir` into aufs form; resolves to how many. */
   convertOverlayWhiteouts(dir: string): Promise<number>;
+  /** Bytes in the non-directories under `root`, each inode once. */
+  treeSize(root: string, token?: CancelToken): Promise<number>;
+  readonly CancelToken: new () => CancelToken;
   readonly constants: NativeConstants;
 }
 

@@ -1,0 +1,43 @@
+// Pre-order walk of a directory tree, entries of each directory in bytewise
+// name order. Works on descriptors: no symlink is followed, no other mount is
+// entered, and an entry that vanishes during the walk is skipped.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "status.h"
+
+namespace aufs {
+
+struct WalkEntry {
+  int parent_fd;      // the directory holding the entry, open for *at() calls
+  std::string name;   // the entry's name in that directory
+  std::string path;   // relative to the walk's root: "a/b", no leading slash
+  int depth;          // 1 for entries of the root directory
+  struct stat st;     // lstat of the entry
+};
+
+// What to do after visiting a directory.
+enum class Descend { kYes, kNo };
+
+// Called for every entry; return a failed Status to stop the walk with it.
+// `descend` is only read for directories and starts as kYes.
+using WalkVisitor = std::function<Status(const WalkEntry& entry, Descend* descend)>;
+
+struct WalkOptions {
+  // Polled between entries; when set the walk stops with code ABORT_ERR.
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+// Walks below `root` (the root itself is not visited).
+Status WalkTree(const std::string& root, const WalkVisitor& visit,
+                const WalkOptions& options = WalkOptions());
+
+// Status of a walk stopped by WalkOptions::cancelled.
+Status AbortedStatus();
+
+}  // namespace aufs
