@@ -15,6 +15,7 @@ namespace aufs {
 
 const char kWhiteoutPrefix[] = ".wh.";
 const char kOpaqueMarker[] = ".wh..wh..opq";
+const char kMetaPrefix[] = ".wh..wh.";
 
 namespace {
 
@@ -91,6 +92,15 @@ Status ConvertDir(int fd, dev_t dev, const std::string& path, uint64_t* converte
 }
 
 }  // namespace
+
+bool IsAufsBookkeeping(const std::string& name, int depth) {
+  return depth == 1 && (name == ".wh..wh.aufs" || name == ".wh..wh.plnk" || name == ".wh..wh.orph");
+}
+
+bool IsExcludedFromDiff(const std::string& name, int depth) {
+  return depth == 1 && name.compare(0, sizeof(kMetaPrefix) - 1, kMetaPrefix) == 0 &&
+         name != kOpaqueMarker;
+}
 
 bool IsOverlayWhiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;

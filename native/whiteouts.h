@@ -14,6 +14,16 @@ namespace aufs {
 extern const char kWhiteoutPrefix[];   // ".wh."
 extern const char kOpaqueMarker[];     // ".wh..wh..opq"
 
+extern const char kMetaPrefix[];       // ".wh..wh.": aufs's own names
+
+// aufs's bookkeeping at the top of a branch (".wh..wh.aufs", ".wh..wh.plnk",
+// ".wh..wh.orph"): never part of a layer's changes. `depth` is 1 at the top.
+bool IsAufsBookkeeping(const std::string& name, int depth);
+
+// Top-level names that diff() leaves out of a layer tar: every ".wh..wh.*"
+// except an opaque marker.
+bool IsExcludedFromDiff(const std::string& name, int depth);
+
 // An overlay whiteout is a character device with device number 0/0.
 bool IsOverlayWhiteout(const struct stat& st);
 
