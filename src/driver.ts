@@ -158,6 +158,9 @@ export class Driver {
     await this.#assertParentsPresent(id, parents);
     // Layers from a Docker root, or made without a mount program, lack these.
     await this.#makeLayerDirs(id);
+    // A mount nobody counts was finished by a mount program after its caller
+    // died; it may be dead too (ENOTCONN), so start from a clean mount point.
+    await this.#unmountLayer(id, { restoreAufsForm: true });
     await this.#mounter.mount({
       target: this.#layout.mountPath(id),
       upper: this.#layout.diffPath(id),

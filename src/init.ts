@@ -1,4 +1,5 @@
-// init(): check the kernel, prepare the root, recover from an earlier process.
+// init(): check the kernel, prepare the root, recover from an earlier process:
+// scratch and half-made layers are deleted, live mounts adopted.
 import { execFile } from 'node:child_process';
 import { access, chmod, constants as fsConstants, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -57,6 +58,7 @@ export async function init(root: string, options: readonly string[] = []): Promi
   const layout = new Layout(absoluteRoot);
   await prepareRoot(layout, mounter);
   await layout.sweepScratch();
+  await layout.sweepOrphans();
   return new Driver(layout, mounter, await findLiveMounts(layout, mounter));
 }
 

@@ -137,6 +137,25 @@ export class Layout {
     await removeTreeIfExists(scratch);
   }
 
+  /**
+   * Deletes layer directories that have no layers file: what a create or
+   * remove killed half way left behind. No layer exists without that file.
+   */
+  async sweepOrphans(): Promise<void> {
+    const layers = new Set(await readdirIfExists(this.layersDir));
+    for (const dir of [this.diffDir, this.mntDir, this.workDir]) {
+      for (const name of await readdirIfExists(dir)) {
+        if (!isValidId(name) || layers.has(name)) continue;
+        try {
+          await this.removeDir(path.join(dir, name));
+        } catch (err) {
+          // Something is mounted there: leave it for whoever mounted it.
+          if (!isErrorCode(err, 'EBUSY')) throw err;
+        }
+      }
+    }
+  }
+
   /** Deletes whatever scratch an earlier process left in the layout's directories. */
   async sweepScratch(): Promise<void> {
     for (const dir of [this.layersDir, this.diffDir, this.mntDir, this.workDir]) {
