@@ -1,5 +1,6 @@
 // aufs-graphdriver: Docker's AUFS graph driver for Node.js.
 import { MS_REMOUNT } from './mountOptions';
+import { native, type NativeConstants } from './native';
 
 export { Driver } from './driver';
 export { init, type DriverOptions } from './init';
@@ -12,6 +13,10 @@ export {
   type DriverErrorCode,
   type SystemError,
 } from './errors';
+
+/** The MS_* and MNT_* flags of <sys/mount.h>, as the addon was built with. */
+export const constants: NativeConstants = native.constants;
+export type { NativeConstants } from './native';
 
 /** MS_REMOUNT from <sys/mount.h>: the flag of the calls that append branches. */
 export const MsRemount: number = MS_REMOUNT;

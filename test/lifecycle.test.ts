@@ -168,6 +168,27 @@ describe('layer lifecycle through the mount program', function () {
     expect(mountsUnder(root)).to.deep.equal([]);
   });
 
+  it('unmounts what it can on cleanup and reports the rest together', async () => {
+    await buildChain();
+    const busy = await driver.get('l3');
+    const free = await driver.get('l2');
+    const holder = spawn('sleep', ['30'], { cwd: busy, stdio: 'ignore' });
+    try {
+      const err = (await rejection(driver.cleanup())) as Error & { code?: string; errors?: Array<Error & { code?: string }> };
+      expect(err).to.be.instanceOf(AggregateError);
+      expect(err.code).to.equal('ERR_CLEANUP');
+      expect(err.errors?.map((e) => e.code)).to.deep.equal(['EBUSY']);
+      expect(err.message).to.include(busy);
+      expect(mountsUnder(root)).to.deep.equal([busy]);
+      expect(mountsUnder(root)).to.not.include(free);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    await driver.cleanup();
+    expect(mountsUnder(root)).to.deep.equal([]);
+  });
+
   it('checks ids and parents before writing anything', async () => {
     await buildChain();
     expect((await rejection(driver.create('x', 'missing'))).code).to.equal('ERR_LAYER_NOT_FOUND');
