@@ -20,7 +20,9 @@ class Walker {
       : root_(root), visit_(visit), options_(options) {}
 
   Status Run() {
-    int fd = open(root_.c_str(), kDirFlags);
+    // The root itself may be a symlink (a layer migrated across filesystems);
+    // it is ours, so it is followed. Nothing below it is.
+    int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno("open", root_);
     struct stat st;
     Status s = fstat(fd, &st) == 0 ? WalkDir(fd, st.st_dev, "", 1) : Status::FromErrno("fstat", root_);

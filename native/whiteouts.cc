@@ -117,7 +117,8 @@ bool HasOpaqueXattr(int fd) {
 
 Status ConvertOverlayWhiteouts(const std::string& dir, uint64_t* converted) {
   *converted = 0;
-  int fd = open(dir.c_str(), kDirFlags);
+  // Like WalkTree, follow a symlinked layer root (a migrated layer).
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("open", dir);
   struct stat st;
   Status s = fstat(fd, &st) == 0 ? ConvertDir(fd, st.st_dev, dir, converted)

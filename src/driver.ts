@@ -1,11 +1,13 @@
 // The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 
 import { withCancelToken, type AbortOptions } from './abort';
 import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
 import { Layout } from './layout';
 import { KeyedMutex } from './locks';
+import { migrateLegacyRoot, type SetupInit } from './migrate';
 import type { UnionMounter } from './mounter';
 import { native } from './native';
 import { backingFsName } from './fsMagic';
@@ -143,6 +145,30 @@ export class Driver {
       if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
       throw err;
     }
+  }
+
+  /**
+   * Adopts the images and containers of a Docker < 0.7 root at `legacyRoot`
+   * (PATH/graph, PATH/containers); does nothing when it has no graph/.
+   * `setupInit` fills each container's new -init layer, mounted.
+   */
+  async migrate(legacyRoot: string, setupInit: SetupInit): Promise<void> {
+    if (typeof legacyRoot !== 'string' || typeof setupInit !== 'function') {
+      throw Object.assign(new TypeError('migrate(path, setupInit) takes a path string and a function'), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
+    await migrateLegacyRoot(
+      {
+        exists: (id) => this.exists(id),
+        create: (id, parent) => this.create(id, parent),
+        get: (id) => this.get(id),
+        put: (id) => this.put(id),
+        diffPath: (id) => this.#layout.diffPath(id),
+      },
+      path.resolve(legacyRoot),
+      setupInit,
+    );
   }
 
   async #makeLayerDirs(id: string): Promise<void> {

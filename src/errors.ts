@@ -12,7 +12,8 @@ export type DriverErrorCode =
   | 'ERR_CORRUPT_LAYER'
   | 'ERR_MOUNT_OPTIONS'
   | 'ERR_MOUNT_PROGRAM'
-  | 'ERR_CLEANUP';
+  | 'ERR_CLEANUP'
+  | 'ERR_BAD_METADATA';
 
 export class DriverError extends Error {
   readonly code: DriverErrorCode;

@@ -5,6 +5,7 @@ import { native, type NativeConstants } from './native';
 export { Driver } from './driver';
 export { init, type DriverOptions } from './init';
 export { unmount } from './unmount';
+export type { SetupInit } from './migrate';
 export {
   DriverAggregateError,
   DriverError,
