@@ -4,14 +4,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import path from 'node:path';
 
 import { ErrAufsNotSupported, ErrIncompatibleFS, init } from '../src';
-import { MOUNT_PROGRAM, PROGRAM_OPTIONS, scratchDir } from './helpers/fixtures';
+import { MOUNT_PROGRAM, PROGRAM_OPTIONS, scratchDir, rejection } from './helpers/fixtures';
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; path?: string }> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (err: Error & { code?: string }) => err,
-  );
-}
 
 const kernelHasAufs = readFileSync('/proc/filesystems', 'utf8').split('\n').some((l) => l.endsWith('\taufs'));
 

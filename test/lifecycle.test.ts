@@ -4,14 +4,8 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync
 import path from 'node:path';
 
 import { init, unmount, type Driver } from '../src';
-import { describeTree, listXattrs, mountsUnder, programDriver, scratchDir, writeTree } from './helpers/fixtures';
+import { describeTree, listXattrs, mountsUnder, programDriver, scratchDir, writeTree, rejection } from './helpers/fixtures';
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (err: Error & { code?: string }) => err,
-  );
-}
 
 describe('layer lifecycle through the mount program', function () {
   let scratch: ReturnType<typeof scratchDir>;

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import path from 'node:path';
 
 import type { Driver } from '../src';
-import { describeTree, mountsUnder, programDriver, scratchDir, writeTree } from './helpers/fixtures';
+import { describeTree, mountsUnder, programDriver, scratchDir, writeTree, rejection } from './helpers/fixtures';
 
 /** A Docker < 0.7 root: two images (child on base), one container on the child. */
 function buildLegacyRoot(legacy: string): void {
@@ -24,12 +24,6 @@ function buildLegacyRoot(legacy: string): void {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; path?: string }> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (err: Error & { code?: string }) => err,
-  );
-}
 
 describe('migrate from a Docker < 0.7 root', () => {
   let scratch: ReturnType<typeof scratchDir>;

@@ -4,17 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { native } from '../src/native';
-import { mountsUnder, scratchDir } from './helpers/fixtures';
+import { mountsUnder, scratchDir, rejection } from './helpers/fixtures';
 
 const TMPFS_MAGIC = 0x01021994;
 const { MS_BIND, MS_REMOUNT, MS_RDONLY } = native.constants;
 
-async function rejection(promise: Promise<unknown>): Promise<NodeJS.ErrnoException> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (err: NodeJS.ErrnoException) => err,
-  );
-}
 
 function expectSystemError(err: NodeJS.ErrnoException, code: string, syscall: string, file: string): void {
   expect(err).to.be.instanceOf(Error);

@@ -88,3 +88,13 @@ export function listXattrs(file: string): string[] {
   });
   return out.split('\n').filter((line) => line !== '');
 }
+
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; path?: string }> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: Error & { code?: string; path?: string }) => err,
+  );
+}
