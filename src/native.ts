@@ -1,5 +1,5 @@
-// Loads the C++ addon: a prebuilt binary from prebuilds/ when one matches this
-// platform, else the one node-gyp built into build/.
+// Loads the C++ addon: the one node-gyp built into build/, else a prebuilt
+// binary from prebuilds/ that matches this platform.
 import path from 'node:path';
 import load from 'node-gyp-build';
 
@@ -50,4 +50,13 @@ export interface NativeBinding {
   readonly constants: NativeConstants;
 }
 
-export const native = load(path.join(__dirname, '..')) as NativeBinding;
+/**
+ * $AUFS_GRAPHDRIVER_NATIVE names a .node file to load instead: how the
+ * sanitizer build (scripts/test-asan.sh) is tested.
+ */
+function loadAddon(): unknown {
+  const override = process.env.AUFS_GRAPHDRIVER_NATIVE;
+  return override ? require(override) : load(path.join(__dirname, '..'));
+}
+
+export const native = loadAddon() as NativeBinding;
