@@ -39,6 +39,10 @@ class Walker {
     if (!s.ok()) return s;
     std::sort(entries.begin(), entries.end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    if (options_.enter_dir) {
+      s = options_.enter_dir(fd, prefix, &entries);
+      if (!s.ok()) return s;
+    }
     WalkEntry entry;
     entry.parent_fd = fd;
     entry.depth = depth;

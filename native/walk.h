@@ -8,7 +8,9 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "dir_reader.h"
 #include "status.h"
 
 namespace aufs {
@@ -28,9 +30,16 @@ enum class Descend { kYes, kNo };
 // `descend` is only read for directories and starts as kYes.
 using WalkVisitor = std::function<Status(const WalkEntry& entry, Descend* descend)>;
 
+// Called when the walk enters a directory (the root first, with path ""), with
+// the directory open at `fd` and its entries in name order, before any of
+// them is visited; the entries are then visited in the order it leaves them.
+using EnterDirHook =
+    std::function<Status(int fd, const std::string& path, std::vector<DirEntry>* entries)>;
+
 struct WalkOptions {
   // Polled between entries; when set the walk stops with code ABORT_ERR.
   const std::atomic<bool>* cancelled = nullptr;
+  EnterDirHook enter_dir;
 };
 
 // Walks below `root` (the root itself is not visited).

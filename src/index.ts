@@ -1,6 +1,7 @@
 // aufs-graphdriver: Docker's AUFS graph driver for Node.js.
 import { MS_REMOUNT } from './mountOptions';
 
+export { ChangeKind, formatChange, type Change } from './changes';
 export { Driver } from './driver';
 export { init, type DriverOptions } from './init';
 export { unmount } from './unmount';
