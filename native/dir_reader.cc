@@ -28,6 +28,9 @@ Status ReadDirEntries(int fd, const std::string& path, std::vector<DirEntry>* ou
     ssize_t n = getdents64(fd, buffer, sizeof(buffer));
     if (n < 0) {
       if (errno == EINTR) continue;
+      // Removed while open: the kernel refuses to read a dead directory,
+      // which has no entries anyway.
+      if (errno == ENOENT) return Status::Ok();
       return Status::FromErrno("readdir", path);
     }
     if (n == 0) return Status::Ok();

@@ -17,7 +17,7 @@ struct DirEntry {
 
 // Reads all entries of the directory open at `fd`, from its start (the
 // descriptor stays open and owned by the caller; its offset moves to the end).
-// `path` is only used in errors.
+// A directory removed while open reads as empty. `path` is only used in errors.
 Status ReadDirEntries(int fd, const std::string& path, std::vector<DirEntry>* out);
 
 }  // namespace aufs

@@ -57,11 +57,14 @@ Status ParentDir::Lookup(const std::string& name, ParentEntry* entry, ParentDir*
       return Status::Ok();
     }
     if (held == Held::kDir) {
+      if (child == nullptr) {
+        entry->present = entry->is_dir = true;
+        return Status::Ok();
+      }
       if (!entry->present) {
         entry->present = entry->is_dir = true;
         entry->st = st;
       }
-      if (child == nullptr) return Status::Ok();
       s = AddChild(layer, name, child);
       if (!s.ok()) return s;
     }

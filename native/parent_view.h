@@ -20,7 +20,7 @@ namespace aufs {
 struct ParentEntry {
   bool present = false;
   bool is_dir = false;
-  struct stat st;  // of the nearest layer's directory; set when is_dir
+  struct stat st;  // of the nearest layer's directory, when is_dir and a child was asked for
 };
 
 // One directory of the union: that directory in each parent layer that shows

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <vector>
 
 #include "dir_reader.h"
@@ -107,7 +108,14 @@ bool IsOverlayWhiteout(const struct stat& st) {
 }
 
 bool HasOpaqueXattr(int fd) {
+  // One flistxattr answers for the common directory without any attribute,
+  // where asking for each name would take a syscall per name.
+  char names[1024];
+  ssize_t length = flistxattr(fd, names, sizeof(names));
+  if (length == 0) return false;
+  const bool listed = length > 0;
   for (const char* attr : kOpaqueXattrs) {
+    if (listed && memmem(names, static_cast<size_t>(length), attr, strlen(attr) + 1) == nullptr) continue;
     char value[2];
     ssize_t n = fgetxattr(fd, attr, value, sizeof(value));
     if (n == 1 && value[0] == 'y') return true;
