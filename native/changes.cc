@@ -44,6 +44,9 @@ class ChangesWalk {
     if (!s.ok()) return s;
     WalkOptions options;
     options.cancelled = cancelled;
+    // Only directories (compared with the parents') and character devices
+    // (maybe whiteouts) need more than their type.
+    options.skip_lstat = 1u << DT_REG | 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_BLK;
     options.enter_dir = [this](int fd, const std::string& path, std::vector<DirEntry>* entries) {
       return EnterDir(fd, path, entries);
     };

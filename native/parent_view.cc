@@ -61,11 +61,12 @@ Status ParentDir::Lookup(const std::string& name, ParentEntry* entry, ParentDir*
         entry->present = entry->is_dir = true;
         return Status::Ok();
       }
-      if (!entry->present) {
+      const bool nearest = !entry->present;
+      if (nearest) {
         entry->present = entry->is_dir = true;
         entry->st = st;
       }
-      s = AddChild(layer, name, child);
+      s = AddChild(layer, name, nearest ? st.st_size : -1, child);
       if (!s.ok()) return s;
     }
     if (&layer == &layers_.back()) break;
@@ -79,9 +80,12 @@ Status ParentDir::Lookup(const std::string& name, ParentEntry* entry, ParentDir*
 Status ParentDir::Decide(Layer& layer) {
   if (layer.decided) return Status::Ok();
   layer.decided = true;
-  struct stat st;
-  if (fstat(layer.fd.get(), &st) != 0) return Status::FromErrno("fstat", LayerPath(layer, ""));
-  const off_t entries = st.st_size / kDirBytesPerEntry;
+  if (layer.size < 0) {
+    struct stat st;
+    if (fstat(layer.fd.get(), &st) != 0) return Status::FromErrno("fstat", LayerPath(layer, ""));
+    layer.size = st.st_size;
+  }
+  const off_t entries = layer.size / kDirBytesPerEntry;
   layer.use_names = entries <= kEntriesPerLookup * static_cast<off_t>(expected_lookups_);
   return layer.use_names ? layer.names.Read(layer.fd.get(), LayerPath(layer, "")) : Status::Ok();
 }
@@ -139,7 +143,8 @@ Status ParentDir::IsOpaque(Layer& layer, bool* opaque) {
   return Status::Ok();
 }
 
-Status ParentDir::AddChild(const Layer& layer, const std::string& name, ParentDir* child) {
+Status ParentDir::AddChild(const Layer& layer, const std::string& name, off_t size,
+                           ParentDir* child) {
   int fd = openat(layer.fd.get(), name.c_str(), kDirFlags);
   if (fd < 0) {
     // Gone or replaced since the lookup: nothing of it shows any more.
@@ -148,6 +153,7 @@ Status ParentDir::AddChild(const Layer& layer, const std::string& name, ParentDi
   child->layers_.emplace_back();
   child->layers_.back().root = layer.root;
   child->layers_.back().fd = UniqueFd(fd);
+  child->layers_.back().size = size;
   return Status::Ok();
 }
 

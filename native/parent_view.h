@@ -47,6 +47,7 @@ class ParentDir {
   struct Layer {
     size_t root;  // index into roots_
     UniqueFd fd;
+    off_t size = -1;  // st_size of the directory, once known
     bool decided = false;  // whether use_names was chosen yet
     bool use_names = false;
     DirNames names;
@@ -58,7 +59,8 @@ class ParentDir {
                struct stat* st);
   Status StatProbe(Layer& layer, const std::string& name, Held* held, struct stat* st);
   Status IsOpaque(Layer& layer, bool* opaque);
-  Status AddChild(const Layer& layer, const std::string& name, ParentDir* child);
+  // Adds layer's directory `name` to `child`; `size` is its st_size, or -1.
+  Status AddChild(const Layer& layer, const std::string& name, off_t size, ParentDir* child);
   std::string LayerPath(const Layer& layer, const std::string& name) const;
 
   const std::vector<std::string>* roots_ = nullptr;

@@ -33,6 +33,18 @@ class Walker {
     return options_.cancelled != nullptr && options_.cancelled->load(std::memory_order_relaxed);
   }
 
+  // Fills `st` from an lstat, or from the entry's type alone when the visitor
+  // asked for no more; false with errno set when the lstat failed.
+  bool Lstat(int fd, const DirEntry& e, struct stat* st) const {
+    const bool known = e.type != DT_UNKNOWN && e.type != DT_DIR;
+    if (known && (options_.skip_lstat & (1u << e.type)) != 0) {
+      *st = {};
+      st->st_mode = DTTOIF(e.type);
+      return true;
+    }
+    return fstatat(fd, e.name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0;
+  }
+
   Status WalkDir(int fd, dev_t dev, const std::string& prefix, int depth) {
     std::vector<DirEntry> entries;
     Status s = ReadDirEntries(fd, JoinPath(root_, prefix), &entries);
@@ -50,7 +62,7 @@ class Walker {
       if (Cancelled()) return AbortedStatus();
       entry.name = e.name;
       entry.path = prefix.empty() ? e.name : prefix + "/" + e.name;
-      if (fstatat(fd, e.name.c_str(), &entry.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (!Lstat(fd, e, &entry.st)) {
         if (errno == ENOENT) continue;
         return Status::FromErrno("lstat", JoinPath(root_, entry.path));
       }

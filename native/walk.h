@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ struct WalkEntry {
   std::string name;   // the entry's name in that directory
   std::string path;   // relative to the walk's root: "a/b", no leading slash
   int depth;          // 1 for entries of the root directory
-  struct stat st;     // lstat of the entry
+  struct stat st;     // lstat of the entry (see WalkOptions::skip_lstat)
 };
 
 // What to do after visiting a directory.
@@ -40,6 +41,11 @@ struct WalkOptions {
   // Polled between entries; when set the walk stops with code ABORT_ERR.
   const std::atomic<bool>* cancelled = nullptr;
   EnterDirHook enter_dir;
+  // Entry types the visitor needs no lstat of, as a mask of 1 << DT_*: such
+  // an entry comes with a zeroed `st` but for the type bits of st_mode, and
+  // is visited even if it vanished since its directory was read. Directories
+  // and entries of unknown type are always lstat'ed.
+  uint32_t skip_lstat = 0;
 };
 
 // Walks below `root` (the root itself is not visited).
