@@ -36,7 +36,7 @@ class Walker {
   // Fills `st` from an lstat, or from the entry's type alone when the visitor
   // asked for no more; false with errno set when the lstat failed.
   bool Lstat(int fd, const DirEntry& e, struct stat* st) const {
-    const bool known = e.type != DT_UNKNOWN && e.type != DT_DIR;
+    const bool known = e.type != DT_UNKNOWN && e.type != DT_DIR && e.type < 32;
     if (known && (options_.skip_lstat & (1u << e.type)) != 0) {
       *st = {};
       st->st_mode = DTTOIF(e.type);
