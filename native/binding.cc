@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
+#include "changes.h"
 #include "js_cancel.h"
 #include "js_task.h"
 #include "mount.h"
@@ -17,15 +19,29 @@
 namespace aufs {
 namespace {
 
+std::string StringValue(const Napi::Value& value, const std::string& name) {
+  if (!value.IsString()) throw Napi::TypeError::New(value.Env(), name + " must be a string");
+  std::string s = value.As<Napi::String>().Utf8Value();
+  if (s.find('\0') != std::string::npos) {
+    throw Napi::TypeError::New(value.Env(), name + " must not contain NUL bytes");
+  }
+  return s;
+}
+
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsString()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+  return StringValue(info[i], name);
+}
+
+std::vector<std::string> StringArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsArray()) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array");
   }
-  std::string value = info[i].As<Napi::String>().Utf8Value();
-  if (value.find('\0') != std::string::npos) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must not contain NUL bytes");
+  Napi::Array array = info[i].As<Napi::Array>();
+  std::vector<std::string> values;
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    values.push_back(StringValue(array.Get(k), std::string(name) + "[" + std::to_string(k) + "]"));
   }
-  return value;
+  return values;
 }
 
 int64_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -102,6 +118,16 @@ Napi::Value TreeSizeJs(const Napi::CallbackInfo& info) {
       NumberResult<uint64_t>);
 }
 
+Napi::Value ChangesJs(const Napi::CallbackInfo& info) {
+  std::string root = StringArg(info, 0, "root");
+  std::vector<std::string> parents = StringArrayArg(info, 1, "parents");
+  CancelFlag cancelled = CancelToken::FlagOf(info[2]);
+  return PromiseTask<std::string>::Start(
+      info.Env(),
+      [=](std::string* encoded) { return LayerChanges(root, parents, cancelled.get(), encoded); },
+      [](Napi::Env env, std::string& encoded) { return Napi::String::New(env, encoded); });
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   SetConstant(c, "MS_RDONLY", MS_RDONLY);
@@ -133,6 +159,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("convertOverlayWhiteouts",
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));
   exports.Set("treeSize", Napi::Function::New(env, TreeSizeJs, "treeSize"));
+  exports.Set("changes", Napi::Function::New(env, ChangesJs, "changes"));
   CancelToken::Register(env, exports);
   exports.Set("constants", Constants(env));
   return exports;

@@ -15,8 +15,9 @@ struct DirEntry {
   unsigned char type;  // DT_* from getdents; DT_UNKNOWN means lstat to know
 };
 
-// Reads all entries of the directory open at `fd` (the descriptor stays open
-// and owned by the caller). `path` is only used in errors.
+// Reads all entries of the directory open at `fd`, from its start (the
+// descriptor stays open and owned by the caller; its offset moves to the end).
+// A directory removed while open reads as empty. `path` is only used in errors.
 Status ReadDirEntries(int fd, const std::string& path, std::vector<DirEntry>* out);
 
 }  // namespace aufs

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dir_reader.h"
+#include "layer_root.h"
 
 namespace aufs {
 namespace {
@@ -20,9 +21,7 @@ class Walker {
       : root_(root), visit_(visit), options_(options) {}
 
   Status Run() {
-    // The root itself may be a symlink (a layer migrated across filesystems);
-    // it is ours, so it is followed. Nothing below it is.
-    int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = OpenLayerRoot(root_);
     if (fd < 0) return Status::FromErrno("open", root_);
     struct stat st;
     Status s = fstat(fd, &st) == 0 ? WalkDir(fd, st.st_dev, "", 1) : Status::FromErrno("fstat", root_);
@@ -35,12 +34,28 @@ class Walker {
     return options_.cancelled != nullptr && options_.cancelled->load(std::memory_order_relaxed);
   }
 
+  // Fills `st` from an lstat, or from the entry's type alone when the visitor
+  // asked for no more; false with errno set when the lstat failed.
+  bool Lstat(int fd, const DirEntry& e, struct stat* st) const {
+    const bool known = e.type != DT_UNKNOWN && e.type != DT_DIR && e.type < 32;
+    if (known && (options_.skip_lstat & (1u << e.type)) != 0) {
+      *st = {};
+      st->st_mode = DTTOIF(e.type);
+      return true;
+    }
+    return fstatat(fd, e.name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0;
+  }
+
   Status WalkDir(int fd, dev_t dev, const std::string& prefix, int depth) {
     std::vector<DirEntry> entries;
     Status s = ReadDirEntries(fd, JoinPath(root_, prefix), &entries);
     if (!s.ok()) return s;
     std::sort(entries.begin(), entries.end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    if (options_.enter_dir) {
+      s = options_.enter_dir(fd, prefix, &entries);
+      if (!s.ok()) return s;
+    }
     WalkEntry entry;
     entry.parent_fd = fd;
     entry.depth = depth;
@@ -48,7 +63,7 @@ class Walker {
       if (Cancelled()) return AbortedStatus();
       entry.name = e.name;
       entry.path = prefix.empty() ? e.name : prefix + "/" + e.name;
-      if (fstatat(fd, e.name.c_str(), &entry.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (!Lstat(fd, e, &entry.st)) {
         if (errno == ENOENT) continue;
         return Status::FromErrno("lstat", JoinPath(root_, entry.path));
       }

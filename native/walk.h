@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "dir_reader.h"
 #include "status.h"
 
 namespace aufs {
@@ -18,7 +21,7 @@ struct WalkEntry {
   std::string name;   // the entry's name in that directory
   std::string path;   // relative to the walk's root: "a/b", no leading slash
   int depth;          // 1 for entries of the root directory
-  struct stat st;     // lstat of the entry
+  struct stat st;     // lstat of the entry (see WalkOptions::skip_lstat)
 };
 
 // What to do after visiting a directory.
@@ -28,9 +31,21 @@ enum class Descend { kYes, kNo };
 // `descend` is only read for directories and starts as kYes.
 using WalkVisitor = std::function<Status(const WalkEntry& entry, Descend* descend)>;
 
+// Called when the walk enters a directory (the root first, with path ""), with
+// the directory open at `fd` and its entries in name order, before any of
+// them is visited; the entries are then visited in the order it leaves them.
+using EnterDirHook =
+    std::function<Status(int fd, const std::string& path, std::vector<DirEntry>* entries)>;
+
 struct WalkOptions {
   // Polled between entries; when set the walk stops with code ABORT_ERR.
   const std::atomic<bool>* cancelled = nullptr;
+  EnterDirHook enter_dir;
+  // Entry types the visitor needs no lstat of, as a mask of 1 << DT_*: such
+  // an entry comes with a zeroed `st` but for the type bits of st_mode, and
+  // is visited even if it vanished since its directory was read. Directories
+  // and entries of unknown type are always lstat'ed.
+  uint32_t skip_lstat = 0;
 };
 
 // Walks below `root` (the root itself is not visited).

@@ -7,9 +7,11 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <vector>
 
 #include "dir_reader.h"
+#include "layer_root.h"
 
 namespace aufs {
 
@@ -107,7 +109,14 @@ bool IsOverlayWhiteout(const struct stat& st) {
 }
 
 bool HasOpaqueXattr(int fd) {
+  // One flistxattr answers for the common directory without any attribute,
+  // where asking for each name would take a syscall per name.
+  char names[1024];
+  ssize_t length = flistxattr(fd, names, sizeof(names));
+  if (length == 0) return false;
+  const bool listed = length > 0;
   for (const char* attr : kOpaqueXattrs) {
+    if (listed && memmem(names, static_cast<size_t>(length), attr, strlen(attr) + 1) == nullptr) continue;
     char value[2];
     ssize_t n = fgetxattr(fd, attr, value, sizeof(value));
     if (n == 1 && value[0] == 'y') return true;
@@ -117,8 +126,7 @@ bool HasOpaqueXattr(int fd) {
 
 Status ConvertOverlayWhiteouts(const std::string& dir, uint64_t* converted) {
   *converted = 0;
-  // Like WalkTree, follow a symlinked layer root (a migrated layer).
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = OpenLayerRoot(dir);
   if (fd < 0) return Status::FromErrno("open", dir);
   struct stat st;
   Status s = fstat(fd, &st) == 0 ? ConvertDir(fd, st.st_dev, dir, converted)

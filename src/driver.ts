@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 import { withCancelToken, type AbortOptions } from './abort';
+import { layerChanges, type Change } from './changes';
 import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
 import { Layout } from './layout';
@@ -169,6 +170,16 @@ export class Driver {
       path.resolve(legacyRoot),
       setupInit,
     );
+  }
+
+  /**
+   * What the layer adds, modifies and deletes against its parents, as
+   * Docker's aufs driver listed it (moby's archive.Changes), overlay-form
+   * whiteouts of a mounted layer included. Like that driver, the layer's own
+   * parent chain decides: `parent` is accepted for API compatibility only.
+   */
+  async changes(id: string, _parent?: string, options: AbortOptions = {}): Promise<Change[]> {
+    return layerChanges(this.#layout, checkId(id), options);
   }
 
   async #makeLayerDirs(id: string): Promise<void> {

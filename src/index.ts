@@ -2,6 +2,7 @@
 import { MS_REMOUNT } from './mountOptions';
 import { native, type NativeConstants } from './native';
 
+export { ChangeKind, formatChange, type Change } from './changes';
 export { Driver } from './driver';
 export { init, type DriverOptions } from './init';
 export { unmount } from './unmount';

@@ -46,6 +46,12 @@ export interface NativeBinding {
   convertOverlayWhiteouts(dir: string): Promise<number>;
   /** Bytes in the non-directories under `root`, each inode once. */
   treeSize(root: string, token?: CancelToken): Promise<number>;
+  /**
+   * Changes of the layer directory `root` against the layer directories
+   * `parents` (nearest first), encoded as records of a kind digit, the path
+   * and a NUL (see src/changes.ts).
+   */
+  changes(root: string, parents: readonly string[], token?: CancelToken): Promise<string>;
   readonly CancelToken: new () => CancelToken;
   readonly constants: NativeConstants;
 }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { Driver } from '../src';
+import { formatChange, type Driver } from '../src';
 import { describeTree, mountsUnder, programDriver, scratchDir, writeTree, rejection } from './helpers/fixtures';
 
 /** A Docker < 0.7 root: two images (child on base), one container on the child. */
@@ -116,6 +116,7 @@ describe('migrate from a Docker < 0.7 root', () => {
     expect(lstatSync(diffBase).isSymbolicLink()).to.equal(true);
     expect(readlinkSync(diffBase)).to.equal(path.join(graph, 'base', 'layer'));
     expect(await driver.diffSize('base')).to.equal('base'.length + 'sh'.length);
+    expect((await driver.changes('child')).map(formatChange)).to.deep.equal(['A /app', 'C /etc', 'D /etc/hostname']);
     const view = await driver.get('c1');
     expect(readFileSync(path.join(view, 'bin', 'sh'), 'utf8')).to.equal('sh');
     await driver.put('c1');

@@ -1,0 +1,188 @@
+#include "changes.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+
+#include "parent_view.h"
+#include "walk.h"
+#include "whiteouts.h"
+
+namespace aufs {
+namespace {
+
+const size_t kWhiteoutPrefixLength = std::strlen(kWhiteoutPrefix);
+
+// GNU tar and Go's tar writer keep whole seconds only, so a time without
+// nanoseconds matches any time in its second (moby's sameFsTime).
+bool SameFsTime(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && (a.tv_nsec == b.tv_nsec || a.tv_nsec == 0 || b.tv_nsec == 0);
+}
+
+// A directory that the parents hold alike is no change by itself, though
+// its entries may be.
+bool SameDir(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mode == b.st_mode && SameFsTime(a.st_mtim, b.st_mtim);
+}
+
+// ".wh.X" whites out X; ".wh." alone names nothing and is an ordinary file.
+bool IsWhiteout(const std::string& name) {
+  return name.size() > kWhiteoutPrefixLength &&
+         name.compare(0, kWhiteoutPrefixLength, kWhiteoutPrefix) == 0;
+}
+
+class ChangesWalk {
+ public:
+  ChangesWalk(const std::string& root, std::string* out) : root_(root), out_(out) {}
+
+  Status Run(const std::vector<std::string>& parents, const std::atomic<bool>* cancelled) {
+    next_.reported = true;  // the root is never listed
+    Status s = ParentDir::OpenRoot(parents, &next_.parents);
+    if (!s.ok()) return s;
+    WalkOptions options;
+    options.cancelled = cancelled;
+    // Only directories (compared with the parents') and character devices
+    // (maybe whiteouts) need more than their type.
+    options.skip_lstat = 1u << DT_REG | 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_BLK;
+    options.enter_dir = [this](int fd, const std::string& path, std::vector<DirEntry>* entries) {
+      return EnterDir(fd, path, entries);
+    };
+    s = WalkTree(root_, [this](const WalkEntry& e, Descend* descend) { return Visit(e, descend); },
+                 options);
+    if (s.ok()) LeaveDirsBelow(0);
+    return s;
+  }
+
+ private:
+  struct Dir {
+    std::string path;           // "/a/b"; "" for the root
+    bool reported = false;      // listed, as a change or as the parent of one
+    bool opaque_xattr = false;  // overlay-opaque, its .wh..wh..opq not yet met
+    ParentDir parents;          // the same directory in the parents' union
+  };
+
+  Status EnterDir(int fd, const std::string& path, std::vector<DirEntry>* entries) {
+    Status s = OrderAsAufs(fd, path, entries);
+    if (!s.ok()) return s;
+    // The overlay form of an opaque marker: met where .wh..wh..opq would sort.
+    next_.opaque_xattr = HasOpaqueXattr(fd);
+    next_.parents.ExpectLookups(entries->size());
+    dirs_.push_back(std::move(next_));
+    return Status::Ok();
+  }
+
+  // Sorts an overlay whiteout X where its aufs form .wh.X sorts, so that a
+  // mounted layer lists its changes in the order it will once unmounted.
+  Status OrderAsAufs(int fd, const std::string& path, std::vector<DirEntry>* entries) const {
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < entries->size(); ++i) {
+      const DirEntry& e = (*entries)[i];
+      if (e.type != DT_CHR && e.type != DT_UNKNOWN) continue;
+      struct stat st;
+      if (fstatat(fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // the walk skips it too
+        return Status::FromErrno("lstat", JoinPath(JoinPath(root_, path), e.name));
+      }
+      if (!IsOverlayWhiteout(st)) continue;
+      if (keys.empty()) {
+        for (const DirEntry& other : *entries) keys.push_back(other.name);
+      }
+      keys[i] = kWhiteoutPrefix + e.name;
+    }
+    if (keys.empty()) return Status::Ok();
+    std::vector<size_t> order(entries->size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    std::vector<DirEntry> sorted;
+    sorted.reserve(order.size());
+    for (size_t i : order) sorted.push_back(std::move((*entries)[i]));
+    entries->swap(sorted);
+    return Status::Ok();
+  }
+
+  Status Visit(const WalkEntry& e, Descend* descend) {
+    LeaveDirsBelow(e.depth);
+    Dir& dir = dirs_.back();
+    std::string aufs_form;
+    const std::string& name =
+        IsOverlayWhiteout(e.st) ? (aufs_form = kWhiteoutPrefix + e.name) : e.name;
+    if (dir.opaque_xattr && name >= kOpaqueMarker) MeetOpaqueMarker(dir);
+    const bool excluded = IsExcludedFromDiff(name, e.depth);
+    if (!excluded && name != kOpaqueMarker && !IsWhiteout(name)) return VisitFile(dir, e);
+    // aufs's own names and whiteouts are never entered: nothing below them
+    // belongs to the layer's tree.
+    *descend = Descend::kNo;
+    if (name == kOpaqueMarker) {
+      MeetOpaqueMarker(dir);
+    } else if (!excluded) {
+      Add(dir, ChangeKind::kDelete, name.substr(kWhiteoutPrefixLength));
+    }
+    return Status::Ok();
+  }
+
+  Status VisitFile(Dir& dir, const WalkEntry& e) {
+    const bool is_dir = S_ISDIR(e.st.st_mode);
+    ParentEntry parent;
+    Status s = dir.parents.Lookup(e.name, &parent, is_dir ? &next_.parents : nullptr);
+    if (!s.ok()) return s;
+    if (is_dir) {
+      next_.path = dir.path + "/" + e.name;
+      next_.reported = !(parent.is_dir && SameDir(e.st, parent.st));
+      if (!next_.reported) return Status::Ok();
+    }
+    Add(dir, parent.present ? ChangeKind::kModify : ChangeKind::kAdd, e.name);
+    return Status::Ok();
+  }
+
+  // Entries at `depth` belong to dirs_[depth - 1]: leaves every deeper one.
+  void LeaveDirsBelow(size_t depth) {
+    while (dirs_.size() > depth) {
+      if (dirs_.back().opaque_xattr) MeetOpaqueMarker(dirs_.back());
+      dirs_.pop_back();
+    }
+  }
+
+  // An opaque marker lists its directory, as the deletion it stands for would.
+  void MeetOpaqueMarker(Dir& dir) {
+    dir.opaque_xattr = false;
+    Report(dir);
+  }
+
+  // An addition or deletion lists its directory first unless already listed
+  // (moby's fix for moby#13590: the directory's metadata travels with it).
+  void Add(Dir& dir, ChangeKind kind, const std::string& name) {
+    if (kind != ChangeKind::kModify) Report(dir);
+    Emit(kind, dir.path, &name);
+  }
+
+  void Report(Dir& dir) {
+    if (dir.reported) return;
+    dir.reported = true;
+    Emit(ChangeKind::kModify, dir.path, nullptr);
+  }
+
+  // One record: the kind's byte, the path `dir`/`name` (or `dir` itself), NUL.
+  void Emit(ChangeKind kind, const std::string& dir, const std::string* name) {
+    out_->push_back(static_cast<char>('0' + static_cast<char>(kind)));
+    out_->append(dir);
+    if (name != nullptr) out_->append(1, '/').append(*name);
+    out_->push_back('\0');
+  }
+
+  const std::string& root_;
+  std::string* out_;
+  std::vector<Dir> dirs_;  // from the root down to the directory being walked
+  Dir next_;               // the directory the walk enters next, if it does
+};
+
+}  // namespace
+
+Status LayerChanges(const std::string& root, const std::vector<std::string>& parents,
+                    const std::atomic<bool>* cancelled, std::string* encoded) {
+  return ChangesWalk(root, encoded).Run(parents, cancelled);
+}
+
+}  // namespace aufs
