@@ -8,6 +8,7 @@
 #include <string>
 
 #include "js_cancel.h"
+#include "js_diff_reader.h"
 #include "js_task.h"
 #include "mount.h"
 #include "size.h"
@@ -102,6 +103,10 @@ Napi::Value TreeSizeJs(const Napi::CallbackInfo& info) {
       NumberResult<uint64_t>);
 }
 
+Napi::Value DiffReaderJs(const Napi::CallbackInfo& info) {
+  return DiffReaderWrap::New(info.Env(), StringArg(info, 0, "root"));
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   SetConstant(c, "MS_RDONLY", MS_RDONLY);
@@ -134,6 +139,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));
   exports.Set("treeSize", Napi::Function::New(env, TreeSizeJs, "treeSize"));
   CancelToken::Register(env, exports);
+  DiffReaderWrap::Register(env);
+  exports.Set("diffReader", Napi::Function::New(env, DiffReaderJs, "diffReader"));
   exports.Set("constants", Constants(env));
   return exports;
 }

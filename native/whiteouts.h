@@ -16,6 +16,12 @@ extern const char kOpaqueMarker[];     // ".wh..wh..opq"
 
 extern const char kMetaPrefix[];       // ".wh..wh.": aufs's own names
 
+// An overlay whiteout in aufs form is an empty file, read-only for everybody
+// as aufs makes them, with the owner and mtime of its origin: the whiteout
+// device, or the opaque directory for an opaque marker. So a layer's archive
+// reads the same before and after the conversion.
+constexpr mode_t kWhiteoutMode = 0444;
+
 // aufs's bookkeeping at the top of a branch (".wh..wh.aufs", ".wh..wh.plnk",
 // ".wh..wh.orph"): never part of a layer's changes. `depth` is 1 at the top.
 bool IsAufsBookkeeping(const std::string& name, int depth);
@@ -32,7 +38,8 @@ bool HasOpaqueXattr(int fd);
 
 // Rewrites every overlay whiteout below `dir` as an aufs `.wh.NAME` file and
 // every opaque xattr as a `.wh..wh..opq` file, so that the layer is in aufs
-// format again. Does not cross into other mounts. `converted` counts rewrites.
+// format again (see kWhiteoutMode; directories keep their times). Does not
+// cross into other mounts. `converted` counts rewrites.
 Status ConvertOverlayWhiteouts(const std::string& dir, uint64_t* converted);
 
 }  // namespace aufs

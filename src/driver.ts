@@ -1,7 +1,9 @@
 // The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
 import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 
 import { withCancelToken, type AbortOptions } from './abort';
+import { diffStream } from './archive/diff';
 import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
 import { Layout } from './layout';
@@ -139,6 +141,25 @@ export class Driver {
     const dir = this.#layout.diffPath(id);
     try {
       return await withCancelToken(options.signal, (token) => native.treeSize(dir, token));
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+      throw err;
+    }
+  }
+
+  /**
+   * The layer's own files (not its parents') as an uncompressed tar, in
+   * Docker's aufs form: whiteouts included, aufs bookkeeping left out, and
+   * whiteouts of a mount program still mounted written in aufs form. Aborting
+   * `options.signal` destroys the stream with an AbortError. The stream fails
+   * with ERR_FILE_CHANGED when a file shrinks while it is read, and with
+   * ERR_ARCHIVE_LIMIT for a device number its headers cannot hold. `parent`
+   * is accepted for API compatibility only.
+   */
+  async diff(id: string, _parent?: string, options: AbortOptions = {}): Promise<Readable> {
+    const dir = this.#layout.diffPath(id);
+    try {
+      return await diffStream(dir, options.signal);
     } catch (err) {
       if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
       throw err;

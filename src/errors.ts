@@ -12,7 +12,9 @@ export type DriverErrorCode =
   | 'ERR_CORRUPT_LAYER'
   | 'ERR_MOUNT_OPTIONS'
   | 'ERR_MOUNT_PROGRAM'
-  | 'ERR_CLEANUP';
+  | 'ERR_CLEANUP'
+  | 'ERR_FILE_CHANGED'
+  | 'ERR_ARCHIVE_LIMIT';
 
 export class DriverError extends Error {
   readonly code: DriverErrorCode;
