@@ -7,7 +7,9 @@
 
 #include <string>
 
+#include "js_args.h"
 #include "js_cancel.h"
+#include "js_layer_writer.h"
 #include "js_task.h"
 #include "mount.h"
 #include "size.h"
@@ -16,24 +18,6 @@
 
 namespace aufs {
 namespace {
-
-std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsString()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
-  }
-  std::string value = info[i].As<Napi::String>().Utf8Value();
-  if (value.find('\0') != std::string::npos) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must not contain NUL bytes");
-  }
-  return value;
-}
-
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Int64Value();
-}
 
 template <typename T>
 Napi::Value NumberResult(Napi::Env env, T& value) {
@@ -134,6 +118,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));
   exports.Set("treeSize", Napi::Function::New(env, TreeSizeJs, "treeSize"));
   CancelToken::Register(env, exports);
+  LayerWriter::Register(env, exports);
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <vector>
 
 #include "dir_reader.h"
@@ -104,6 +105,13 @@ bool IsExcludedFromDiff(const std::string& name, int depth) {
 
 bool IsOverlayWhiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
+}
+
+bool IsOverlayXattr(const std::string& name) {
+  for (const char* prefix : {"trusted.overlay.", "user.overlay.", "user.fuseoverlayfs."}) {
+    if (name.compare(0, strlen(prefix), prefix) == 0) return true;
+  }
+  return false;
 }
 
 bool HasOpaqueXattr(int fd) {

@@ -12,7 +12,10 @@ export type DriverErrorCode =
   | 'ERR_CORRUPT_LAYER'
   | 'ERR_MOUNT_OPTIONS'
   | 'ERR_MOUNT_PROGRAM'
-  | 'ERR_CLEANUP';
+  | 'ERR_CLEANUP'
+  | 'ERR_TAR_BREAKOUT'
+  | 'ERR_TAR_INVALID'
+  | 'ERR_TAR_LIMIT';
 
 export class DriverError extends Error {
   readonly code: DriverErrorCode;

@@ -29,6 +29,26 @@ export interface CancelToken {
   cancel(): void;
 }
 
+/** How a LayerWriter resolves paths inside the layer. */
+export interface LayerWriterOptions {
+  /**
+   * 'openat2' (default): one openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+   * per lookup where the kernel has it, else one openat(O_NOFOLLOW) per
+   * component; 'components': always the latter.
+   */
+  resolve?: 'openat2' | 'components';
+}
+
+/** Extracts a layer tar into a layer directory, chunk by chunk, off the event loop. */
+export interface LayerWriter {
+  /** Parses and extracts the next bytes of the tar. `chunk` must not change until this settles. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the tar (rejects if it was cut short), sets directory times, resolves to the layer's treeSize. */
+  finish(): Promise<number>;
+  /** Releases the writer's descriptors after a failure; what was extracted stays. */
+  close(): Promise<void>;
+}
+
 /**
  * The addon's exports. Every function runs its syscalls on the libuv thread
  * pool and rejects with an Error shaped like Node's fs errors.
@@ -47,6 +67,7 @@ export interface NativeBinding {
   /** Bytes in the non-directories under `root`, each inode once. */
   treeSize(root: string, token?: CancelToken): Promise<number>;
   readonly CancelToken: new () => CancelToken;
+  readonly LayerWriter: new (dir: string, token?: CancelToken, options?: LayerWriterOptions) => LayerWriter;
   readonly constants: NativeConstants;
 }
 
