@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -22,6 +23,8 @@ constexpr int kFileFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 // Until the entry's own mode is set, nobody else gets in.
 constexpr mode_t kPrivateFileMode = 0600;
 constexpr mode_t kPrivateDirMode = 0700;
+constexpr size_t kFileReadSize = 1 << 20;
+constexpr uint8_t kGzipMagic[] = {0x1f, 0x8b};
 
 // True when `path` is `dir` or lies below it.
 bool IsWithin(const std::string& path, const std::string& dir) {
@@ -30,6 +33,22 @@ bool IsWithin(const std::string& path, const std::string& dir) {
 }
 
 }  // namespace
+
+Status ProbePlainTarFile(int fd, int64_t* offset, bool* plain) {
+  *plain = false;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Status::FromErrno("fstat", "");
+  if (!S_ISREG(st.st_mode)) return Status::Ok();
+  if (*offset < 0) {
+    const off_t current = lseek(fd, 0, SEEK_CUR);
+    if (current < 0) return Status::FromErrno("lseek", "");
+    *offset = current;
+  }
+  uint8_t head[2] = {0, 0};
+  if (pread(fd, head, sizeof(head), *offset) < 0) return Status::FromErrno("read", "");
+  *plain = !(head[0] == kGzipMagic[0] && head[1] == kGzipMagic[1]);
+  return Status::Ok();
+}
 
 LayerExtractor::LayerExtractor(std::string dir, ExtractOptions options)
     : dir_(std::move(dir)), options_(options) {}
@@ -52,11 +71,24 @@ Status LayerExtractor::Write(const uint8_t* data, size_t size) {
   if (!failure_.ok()) return failure_;
   Status s = root_.is_open() ? Status::Ok() : Open();
   if (s.ok()) s = reader_.Feed(data, size);
-  if (!s.ok()) {
-    failure_ = s;
-    Close();
+  return s.ok() ? s : Fail(s);
+}
+
+Status LayerExtractor::WriteFromFile(int fd, uint64_t offset, uint64_t length) {
+  std::vector<uint8_t> buffer(kFileReadSize);
+  while (length > 0) {
+    if (Cancelled()) return Fail(AbortedStatus());
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length));
+    const ssize_t n = pread(fd, buffer.data(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(Status::FromErrno("read", ""));
+    if (n == 0) break;
+    Status s = Write(buffer.data(), static_cast<size_t>(n));
+    if (!s.ok()) return s;
+    offset += static_cast<uint64_t>(n);
+    if (length != kToEndOfFile) length -= static_cast<uint64_t>(n);
   }
-  return s;
+  return Status::Ok();
 }
 
 Status LayerExtractor::Finish(uint64_t* size) {
@@ -69,7 +101,13 @@ Status LayerExtractor::Finish(uint64_t* size) {
   } else if (s.ok()) {
     s = TreeSize(dir_, options_.cancelled, size);
   }
-  if (!s.ok()) failure_ = s;
+  if (!s.ok()) return Fail(s);
+  Close();
+  return s;
+}
+
+Status LayerExtractor::Fail(Status s) {
+  if (failure_.ok()) failure_ = s;
   Close();
   return s;
 }

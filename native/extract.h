@@ -27,6 +27,12 @@ struct ExtractOptions {
   const std::atomic<bool>* cancelled = nullptr;
 };
 
+// Whether the file open at `fd` holds a plain tar at `*offset` (-1: its
+// current position, which `*offset` then receives) that WriteFromFile can
+// read: a regular file (reads from pipes and devices may block beyond an
+// abort's reach) not starting with gzip's magic. Moves no file offset.
+Status ProbePlainTarFile(int fd, int64_t* offset, bool* plain);
+
 class LayerExtractor final : private TarSink {
  public:
   LayerExtractor(std::string dir, ExtractOptions options);
@@ -37,6 +43,11 @@ class LayerExtractor final : private TarSink {
   // Extracts the next `size` bytes of the archive. After a failure every
   // call fails the same way.
   Status Write(const uint8_t* data, size_t size);
+  // Extracts the archive from the file open at `fd`, `length` bytes from
+  // `offset` (up to end of file when `length` is kToEndOfFile), with large
+  // positional reads: no round trips through JavaScript.
+  static constexpr uint64_t kToEndOfFile = UINT64_MAX;
+  Status WriteFromFile(int fd, uint64_t offset, uint64_t length);
   // After the last Write: checks that the archive was whole, sets directory
   // times, and reports the layer's size as TreeSize counts it.
   Status Finish(uint64_t* size);
@@ -49,6 +60,8 @@ class LayerExtractor final : private TarSink {
   Status OnEntryEnd() override;
 
   Status Open();
+  // Makes `s` the answer to every later call, and closes.
+  Status Fail(Status s);
   bool Cancelled() const;
   Status ParentDir(const std::string& dir, int* fd);
   void ForgetParent();

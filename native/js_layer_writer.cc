@@ -22,6 +22,7 @@ ResolveMode ResolveOption(const Napi::Value& options) {
 void LayerWriter::Register(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "LayerWriter",
                                     {InstanceMethod("write", &LayerWriter::Write),
+                                     InstanceMethod("writeFile", &LayerWriter::WriteFile),
                                      InstanceMethod("finish", &LayerWriter::Finish),
                                      InstanceMethod("close", &LayerWriter::Close)});
   exports.Set("LayerWriter", ctor);
@@ -34,24 +35,50 @@ LayerWriter::LayerWriter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Laye
 }
 
 Napi::Value LayerWriter::Write(const Napi::CallbackInfo& info) {
-  if (!info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(info.Env(), "chunk must be a Uint8Array");
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "chunks must be an array");
+  Napi::Array array = info[0].As<Napi::Array>();
+  // The pool reads the chunks in place: references keep them alive until the
+  // task is destroyed, on the main thread.
+  auto chunks = std::make_shared<std::vector<Chunk>>();
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value value = array.Get(i);
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw Napi::TypeError::New(info.Env(), "chunks must be Uint8Arrays");
+    }
+    Napi::Uint8Array chunk = value.As<Napi::Uint8Array>();
+    chunks->push_back(Chunk{chunk.Data(), chunk.ByteLength(), Napi::Persistent(chunk)});
   }
-  Napi::Uint8Array chunk = info[0].As<Napi::Uint8Array>();
-  const uint8_t* data = chunk.Data();
-  const size_t size = chunk.ByteLength();
-  // Keeps the chunk's memory alive while the pool reads it; released on the
-  // main thread, where the task is destroyed.
-  auto pinned = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(chunk));
   std::shared_ptr<Core> core = core_;
   return PromiseTask<Nothing>::Start(
       info.Env(),
-      [core, pinned, data, size](Nothing*) {
+      [core, chunks](Nothing*) {
         std::lock_guard<std::mutex> lock(core->mutex);
-        return core->extractor.Write(data, size);
+        for (const Chunk& chunk : *chunks) {
+          Status s = core->extractor.Write(chunk.data, chunk.size);
+          if (!s.ok()) return s;
+        }
+        return Status::Ok();
       },
       Undefined);
+}
+
+Napi::Value LayerWriter::WriteFile(const Napi::CallbackInfo& info) {
+  const int fd = static_cast<int>(IntegerArg(info, 0, "fd"));
+  const int64_t offset = IntegerArg(info, 1, "offset");
+  const int64_t length = IntegerArg(info, 2, "length");
+  if (offset < -1 || length < -1) throw Napi::RangeError::New(info.Env(), "offset and length must be >= -1");
+  const uint64_t count = length < 0 ? LayerExtractor::kToEndOfFile : static_cast<uint64_t>(length);
+  std::shared_ptr<Core> core = core_;
+  return PromiseTask<bool>::Start(
+      info.Env(),
+      [core, fd, offset, count](bool* taken) {
+        int64_t start = offset;
+        Status s = ProbePlainTarFile(fd, &start, taken);
+        if (!s.ok() || !*taken) return s;
+        std::lock_guard<std::mutex> lock(core->mutex);
+        return core->extractor.WriteFromFile(fd, static_cast<uint64_t>(start), count);
+      },
+      [](Napi::Env env, bool& taken) { return Napi::Boolean::New(env, taken); });
 }
 
 Napi::Value LayerWriter::Finish(const Napi::CallbackInfo& info) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "extract.h"
 #include "js_cancel.h"
@@ -30,9 +31,19 @@ class LayerWriter : public Napi::ObjectWrap<LayerWriter> {
     LayerExtractor extractor;
   };
 
-  // write(chunk: Uint8Array): Promise<void>. The chunk must not change until
-  // the promise settles.
+  struct Chunk {
+    const uint8_t* data;
+    size_t size;
+    Napi::Reference<Napi::Uint8Array> ref;
+  };
+
+  // write(chunks: Uint8Array[]): Promise<void>, the chunks in order. They
+  // must not change until the promise settles.
   Napi::Value Write(const Napi::CallbackInfo& info);
+  // writeFile(fd, offset, length): Promise<boolean>, the archive read from a
+  // file descriptor (offset -1: its current position; length -1: to end of
+  // file) when ProbePlainTarFile agrees; false, with nothing read, if not.
+  Napi::Value WriteFile(const Napi::CallbackInfo& info);
   // finish(): Promise<number>, the layer's size.
   Napi::Value Finish(const Napi::CallbackInfo& info);
   // close(): Promise<void>, after a failure.

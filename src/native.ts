@@ -41,8 +41,15 @@ export interface LayerWriterOptions {
 
 /** Extracts a layer tar into a layer directory, chunk by chunk, off the event loop. */
 export interface LayerWriter {
-  /** Parses and extracts the next bytes of the tar. `chunk` must not change until this settles. */
-  write(chunk: Uint8Array): Promise<void>;
+  /** Parses and extracts the next bytes of the tar, in order. The chunks must not change until this settles. */
+  write(chunks: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Parses and extracts the tar read from the open file `fd`, `length` bytes
+   * (-1: to end of file) from `offset` (-1: its current position), with no
+   * JavaScript in the loop. Resolves to false, having read nothing, unless
+   * `fd` is a regular file holding a plain (not gzip) tar there.
+   */
+  writeFile(fd: number, offset: number, length: number): Promise<boolean>;
   /** Ends the tar (rejects if it was cut short), sets directory times, resolves to the layer's treeSize. */
   finish(): Promise<number>;
   /** Releases the writer's descriptors after a failure; what was extracted stays. */

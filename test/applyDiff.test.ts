@@ -151,6 +151,80 @@ describe('Driver.applyDiff', () => {
     });
   });
 
+  describe('from files', () => {
+    function tarFile(name: string, data: Buffer): string {
+      const file = path.join(t!.tmp, name);
+      fs.writeFileSync(file, data);
+      return file;
+    }
+
+    async function applyStream(id: string, stream: Readable): Promise<void> {
+      await t!.driver.create(id);
+      const size = await t!.driver.applyDiff(id, undefined, stream);
+      expectSameTree(snapshot(diffDir(t!, id)), source, { xattrs: true, mtime: 'ns' });
+      expect(size).to.equal(await t!.driver.diffSize(id));
+    }
+
+    const paxTar = (): Buffer => gnuTar(tree, ['--format=pax', '--xattrs', '--xattrs-include=*']);
+
+    it("reads an untouched fs.ReadStream's file itself, never through the stream", async () => {
+      const stream = fs.createReadStream(tarFile('layer.tar', paxTar()));
+      await applyStream('file', stream);
+      expect(stream.bytesRead).to.equal(0);
+      expect(stream.destroyed).to.equal(true);
+    });
+
+    it("honours the stream's range: start and end, or the descriptor's position", async () => {
+      const tar = paxTar();
+      const junk = Buffer.alloc(1000, 0x41);
+      const file = tarFile('embedded', Buffer.concat([junk, tar, junk]));
+      const ranged = fs.createReadStream(file, { start: junk.length, end: junk.length + tar.length - 1 });
+      await applyStream('range', ranged);
+      expect(ranged.bytesRead).to.equal(0);
+
+      const fd = fs.openSync(tarFile('after-junk', Buffer.concat([junk, tar])), 'r');
+      fs.readSync(fd, Buffer.alloc(junk.length), 0, junk.length, null);
+      const positioned = fs.createReadStream('', { fd });
+      await applyStream('position', positioned);
+      expect(positioned.bytesRead).to.equal(0);
+    });
+
+    it('streams gzip files, FIFOs and other streams', async () => {
+      const gz = fs.createReadStream(tarFile('layer.tar.gz', gzipSync(paxTar())));
+      await applyStream('gz', gz);
+      expect(gz.bytesRead).to.be.greaterThan(0);
+
+      const fifo = path.join(t!.tmp, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const writer = fs.createWriteStream(fifo);
+      writer.end(paxTar());
+      const fromFifo = fs.createReadStream(fifo);
+      await applyStream('fifo', fromFifo);
+      expect(fromFifo.bytesRead).to.be.greaterThan(0);
+    });
+
+    it('stops reading a file when aborted', async () => {
+      const dir = path.join(t!.tmp, 'sparse');
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'big'), '');
+      fs.truncateSync(path.join(dir, 'big'), 256 << 20);
+      const file = path.join(t!.tmp, 'big.tar');
+      execFileSync('tar', ['-C', dir, '-cf', file, 'big']);
+      const { driver } = t!;
+      await driver.create('aborted');
+      const controller = new AbortController();
+      const stream = fs.createReadStream(file);
+      const applying = driver.applyDiff('aborted', undefined, stream, { signal: controller.signal });
+      const extracted = path.join(diffDir(t!, 'aborted'), 'big');
+      await waitFor(() => fs.existsSync(extracted));
+      controller.abort();
+      await expectRejection(applying, 'ABORT_ERR');
+      expect(stream.bytesRead).to.equal(0);
+      expect(fs.statSync(extracted).size).to.be.below(256 << 20);
+      await driver.remove('aborted');
+    });
+  });
+
   it('writes aufs whiteouts and opaque markers verbatim, as the files they are', async () => {
     const { driver } = t!;
     await driver.create('wh');

@@ -1,14 +1,14 @@
-// applyDiff's engine: a layer tar, plain or gzip, streamed into a layer
+// applyDiff's engine: a layer tar, plain or gzip, extracted into a layer
 // directory by the addon's LayerWriter, which parses it on the thread pool
 // and makes every entry through descriptors beneath the layer. JavaScript
-// only moves bytes: one batch in the addon while the next one fills.
+// only moves bytes, and not even that for a plain tar in a file.
 import type { Readable } from 'node:stream';
 
 import { withCancelToken, type AbortOptions } from '../abort';
 import { DriverError, isErrorCode } from '../errors';
 import { native, type LayerWriterOptions } from '../native';
-import { Batcher, abortable } from './chunks';
-import { decompressed } from './decompress';
+import { feedUntouchedFile } from './fileSource';
+import { feedStream } from './streamFeed';
 
 /** A layer tar: a byte stream, or any async iterable of byte chunks. */
 export type TarSource = Readable | AsyncIterable<Uint8Array>;
@@ -18,43 +18,29 @@ export interface ApplyOptions extends AbortOptions, LayerWriterOptions {}
 const TAR_ERROR_CODES = ['ERR_TAR_BREAKOUT', 'ERR_TAR_INVALID', 'ERR_TAR_LIMIT'] as const;
 
 /**
- * Extracts `diff` into the existing directory `dir` and resolves to the
+ * Extracts `source` into the existing directory `dir` and resolves to the
  * directory's size as treeSize counts it. On failure what was extracted
- * stays (for the caller to remove) and a stream `diff` is destroyed.
+ * stays (for the caller to remove) and a stream `source` is destroyed.
  */
-export async function applyTar(dir: string, diff: TarSource, options: ApplyOptions = {}): Promise<number> {
+export async function applyTar(dir: string, source: TarSource, options: ApplyOptions = {}): Promise<number> {
   const { signal, resolve } = options;
   return withCancelToken(signal, async (token) => {
     const writer = new native.LayerWriter(dir, token, { resolve });
-    // Stops reading the source when the caller aborts or a write fails.
-    const stop = new AbortController();
-    const onAbort = (): void => stop.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const batcher = new Batcher(
-      (batch) => writer.write(batch),
-      () => stop.abort(),
-    );
     try {
-      for await (const chunk of decompressed(abortable(diff as AsyncIterable<unknown>, stop.signal))) {
-        await batcher.push(chunk);
+      if (!(await feedUntouchedFile(writer, source, signal))) {
+        await feedStream(writer, source as AsyncIterable<unknown>, signal);
       }
-      await batcher.flush();
       return await writer.finish();
     } catch (err) {
-      await batcher.settle();
       await writer.close();
-      destroyStream(diff);
-      // The write's own error, not the AbortError it caused upstream.
-      const failure = batcher.failure;
-      throw asDriverError(failure === undefined ? err : failure.error, dir);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
+      destroyStream(source);
+      throw asDriverError(err, dir);
     }
   });
 }
 
-function destroyStream(diff: TarSource): void {
-  const stream = diff as Partial<Readable>;
+function destroyStream(source: unknown): void {
+  const stream = source as Partial<Readable>;
   if (typeof stream.destroy === 'function') stream.destroy();
 }
 

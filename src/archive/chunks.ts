@@ -43,56 +43,49 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * Regroups byte chunks into batches for `write`, copied into two buffers
- * used in turn. A batch goes out when its buffer is full or when `write` is
- * idle: while the addon is busy, batches grow to a few hundred small files;
- * while it waits, nothing waits for a buffer to fill. One write at a time,
- * and memory stays at two buffers whatever the input.
+ * Groups byte chunks into batches for `write`: a batch goes out once it holds
+ * `size` bytes, or as soon as `write` is idle. While the addon is busy,
+ * batches grow to a few hundred small files; while it waits, nothing waits
+ * for a batch to fill. Chunks are passed on, not copied, so they must not be
+ * reused by their producer (streams never do). One write at a time: at most
+ * two batches are held whatever the input.
  */
 export class Batcher {
-  readonly #write: (batch: Uint8Array) => Promise<void>;
+  readonly #write: (batch: Uint8Array[]) => Promise<void>;
   readonly #onFailure: (error: unknown) => void;
-  readonly #buffers: Buffer[];
-  #current = 0;
-  #fill = 0;
+  readonly #size: number;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
   #writing: Promise<void> | undefined;
   #failure: { error: unknown } | undefined;
 
   /** `onFailure` hears of a failed write at once, while push() may be waiting for input. */
-  constructor(write: (batch: Uint8Array) => Promise<void>, onFailure: (error: unknown) => void, size = BATCH_SIZE) {
+  constructor(write: (batch: Uint8Array[]) => Promise<void>, onFailure: (error: unknown) => void, size = BATCH_SIZE) {
     this.#write = write;
     this.#onFailure = onFailure;
-    this.#buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
-  }
-
-  /** Takes `chunk` (copied); throws the failure of an earlier write. */
-  async push(chunk: Uint8Array): Promise<void> {
-    this.#throwIfFailed();
-    const size = this.#buffers[0].length;
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(chunk.length - offset, size - this.#fill);
-      this.#buffers[this.#current].set(chunk.subarray(offset, offset + n), this.#fill);
-      this.#fill += n;
-      offset += n;
-      if (this.#fill === size) {
-        await this.#idle();
-        this.#send();
-      }
-    }
-    if (this.#writing === undefined && this.#fill > 0) this.#send();
-  }
-
-  /** Sends what is left and waits for it; throws the first write's failure. */
-  async flush(): Promise<void> {
-    await this.#idle();
-    if (this.#fill > 0) this.#send();
-    await this.#idle();
+    this.#size = size;
   }
 
   /** The first failed write's error. */
   get failure(): { error: unknown } | undefined {
     return this.#failure;
+  }
+
+  /** Takes `chunk`; throws the failure of an earlier write. */
+  async push(chunk: Uint8Array): Promise<void> {
+    this.#throwIfFailed();
+    if (chunk.length === 0) return;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes >= this.#size) await this.#idle();
+    if (this.#writing === undefined) this.#send();
+  }
+
+  /** Sends what is left and waits for it; throws the first write's failure. */
+  async flush(): Promise<void> {
+    await this.#idle();
+    if (this.#pending.length > 0) this.#send();
+    await this.#idle();
   }
 
   /** Waits until no write is running, whatever its outcome. */
@@ -110,9 +103,9 @@ export class Batcher {
   }
 
   #send(): void {
-    const batch = this.#buffers[this.#current].subarray(0, this.#fill);
-    this.#current ^= 1;
-    this.#fill = 0;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     this.#writing = this.#write(batch).then(
       () => {
         this.#writing = undefined;

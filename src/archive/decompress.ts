@@ -28,7 +28,7 @@ export async function* decompressed(chunks: AsyncIterable<unknown>): AsyncGenera
       yield bytes(result.value);
     }
   })();
-  if (!GZIP_MAGIC.every((byte, i) => first[i] === byte)) {
+  if (!isGzip(first)) {
     yield* all;
     return;
   }
@@ -45,6 +45,11 @@ export async function* decompressed(chunks: AsyncIterable<unknown>): AsyncGenera
     }
     throw err;
   }
+}
+
+/** True when `head` starts with gzip's magic bytes. */
+export function isGzip(head: Uint8Array): boolean {
+  return GZIP_MAGIC.every((byte, i) => head[i] === byte);
 }
 
 function bytes(chunk: unknown): Uint8Array {
