@@ -26,12 +26,6 @@ constexpr mode_t kPrivateDirMode = 0700;
 constexpr size_t kFileReadSize = 1 << 20;
 constexpr uint8_t kGzipMagic[] = {0x1f, 0x8b};
 
-// True when `path` is `dir` or lies below it.
-bool IsWithin(const std::string& path, const std::string& dir) {
-  return path.compare(0, dir.size(), dir) == 0 &&
-         (path.size() == dir.size() || path[dir.size()] == '/');
-}
-
 }  // namespace
 
 Status ProbePlainTarFile(int fd, int64_t* offset, bool* plain) {
@@ -228,9 +222,9 @@ Status LayerExtractor::ClearWay(int dirfd, const std::string& leaf, bool merge_d
     }
     return Status::Ok();
   }
-  // Another filesystem mounted here is not the layer's to empty.
+  // Another filesystem mounted here is not the layer's to empty. (The kept
+  // parent descriptor is of the entry's parent, which stays.)
   if (st.st_dev != root_.dev()) return Status::Sys(EBUSY, "rmdir", rel_);
-  if (IsWithin(parent_rel_, rel_)) ForgetParent();
   return RemoveTreeAt(dirfd, leaf, rel_);
 }
 

@@ -179,7 +179,7 @@ Status TarReader::Feed(const uint8_t* data, size_t size) {
 Status TarReader::End() const {
   const bool at_boundary = skip_ == 0 && block_fill_ == 0;
   if (state_ == State::kDone || state_ == State::kAfterZeroBlock ||
-      (state_ == State::kHeader && at_boundary && !pending_.has_name && !pending_.has_linkname)) {
+      (state_ == State::kHeader && at_boundary && !pending_.any)) {
     // Like Go's reader (and so Docker), an archive may stop at an entry
     // boundary without its end-of-archive blocks.
     return Status::Ok();
@@ -277,6 +277,7 @@ Status TarReader::BeginExtended(Extended kind, uint64_t size) {
 
 Status TarReader::EndExtended() {
   state_ = State::kHeader;
+  pending_.any = true;
   skip_ = Padding(extended_size_);
   if (extended_kind_ == Extended::kPax) return ParsePax(extended_);
   // GNU long names end with a NUL, which is not part of the name.

@@ -74,6 +74,7 @@ class TarReader {
 
   // What pax and GNU extended headers said about the entry that follows.
   struct Pending {
+    bool any = false;  // some extended header is waiting for its entry
     bool has_name = false, has_linkname = false, has_size = false;
     bool has_uid = false, has_gid = false, has_mtime = false, has_atime = false;
     TarEntry entry;

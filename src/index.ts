@@ -2,6 +2,7 @@
 import { MS_REMOUNT } from './mountOptions';
 
 export { Driver } from './driver';
+export type { TarSource } from './archive/apply';
 export { init, type DriverOptions } from './init';
 export { unmount } from './unmount';
 export {

@@ -358,6 +358,7 @@ describe('Driver.applyDiff', () => {
       ['a tar cut inside file data', () => pythonTar([{ name: 'f', data: 'x'.repeat(5000) }]).subarray(0, 2048)],
       ['a tar cut inside a header', () => pythonTar([{ name: 'a', data: 'x' }, { name: 'b' }]).subarray(0, 1024 + 100)],
       ['a tar cut inside a pax header', () => pythonTar([{ name: 'p'.repeat(300), data: 'x' }]).subarray(0, 600)],
+      ['a tar that ends after a pax header', () => pythonTar([{ name: 'p'.repeat(300), data: 'x' }]).subarray(0, 1024)],
       ['random bytes', () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251))],
       ['a header with a bad checksum', () => corruptByte(pythonTar([{ name: 'f', data: 'x' }]), 10)],
       ['a corrupt gzip stream', () => corruptByte(gzipSync(pythonTar([{ name: 'f', data: 'x'.repeat(10000) }])), 40)],

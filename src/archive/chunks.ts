@@ -1,10 +1,10 @@
 // Byte streams on their way to the tar engine: cut short the moment an
-// operation aborts, and regrouped into large batches so that each call into
-// the addon carries many small entries at once.
+// operation aborts, and grouped into batches so that each call into the
+// addon carries many small entries at once.
 import { AbortError } from '../errors';
 
 /** Bytes per call into the addon: a few hundred small files, or one large write. */
-export const BATCH_SIZE = 1 << 20;
+const BATCH_SIZE = 1 << 20;
 
 /**
  * Yields `source`'s items until `signal` aborts, then throws an AbortError at

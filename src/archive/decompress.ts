@@ -47,8 +47,7 @@ export async function* decompressed(chunks: AsyncIterable<unknown>): AsyncGenera
   }
 }
 
-/** True when `head` starts with gzip's magic bytes. */
-export function isGzip(head: Uint8Array): boolean {
+function isGzip(head: Uint8Array): boolean {
   return GZIP_MAGIC.every((byte, i) => head[i] === byte);
 }
 
