@@ -152,6 +152,34 @@ Status CheckPathString(const std::string& name, const char* what, const std::str
   return Status::Ok();
 }
 
+// The name field, behind the prefix field in POSIX ustar headers (GNU
+// headers keep other things there).
+std::string HeaderName(const uint8_t* block) {
+  const std::string name = StringField(block, kName);
+  if (memcmp(block + kMagic.offset, kUstarMagic, kMagic.width) != 0) return name;
+  const std::string prefix = StringField(block, kPrefix);
+  return prefix.empty() ? name : prefix + "/" + name;
+}
+
+Status EntryTypeOf(char typeflag, const std::string& name, EntryType* type) {
+  switch (typeflag) {
+    case '\0':
+      // Pre-POSIX archives marked directories only by a trailing slash.
+      *type = !name.empty() && name.back() == '/' ? EntryType::kDirectory : EntryType::kFile;
+      return Status::Ok();
+    case '0':
+    case '7': *type = EntryType::kFile; return Status::Ok();
+    case '1': *type = EntryType::kHardLink; return Status::Ok();
+    case '2': *type = EntryType::kSymlink; return Status::Ok();
+    case '3': *type = EntryType::kCharDevice; return Status::Ok();
+    case '4': *type = EntryType::kBlockDevice; return Status::Ok();
+    case '5': *type = EntryType::kDirectory; return Status::Ok();
+    case '6': *type = EntryType::kFifo; return Status::Ok();
+    case 'S': return EntryError(kTarInvalid, name, "GNU sparse files are not supported");
+    default: return EntryError(kTarInvalid, name, "unsupported entry type " + Quoted(std::string(1, typeflag)));
+  }
+}
+
 }  // namespace
 
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
@@ -350,52 +378,12 @@ Status TarReader::BeginEntry(char typeflag, uint64_t header_size) {
   Pending pending = std::move(pending_);
   pending_ = Pending();
   TarEntry& e = pending.entry;
-  const bool ustar = memcmp(block_ + kMagic.offset, kUstarMagic, kMagic.width) == 0;
-  if (!pending.has_name) {
-    e.name = StringField(block_, kName);
-    const std::string prefix = ustar ? StringField(block_, kPrefix) : std::string();
-    if (!prefix.empty()) e.name = prefix + "/" + e.name;
-  }
+  if (!pending.has_name) e.name = HeaderName(block_);
   if (!pending.has_linkname) e.linkname = StringField(block_, kLinkname);
   if (!pending.has_size) e.size = header_size;
-
-  int64_t mode, uid, gid, mtime, devmajor, devminor;
-  const uint32_t max_id = std::numeric_limits<uint32_t>::max() - 1;
-  if (!ParseNumeric(block_, kMode, &mode) || !ParseNumeric(block_, kUid, &uid) ||
-      !ParseNumeric(block_, kGid, &gid) || !ParseNumeric(block_, kMtime, &mtime) ||
-      !ParseNumeric(block_, kDevmajor, &devmajor) || !ParseNumeric(block_, kDevminor, &devminor) ||
-      uid < 0 || gid < 0 || uid > max_id || gid > max_id || devmajor < 0 || devminor < 0 ||
-      devmajor > max_id || devminor > max_id) {
-    return HeaderError(kTarInvalid, "bad numeric field in the header of " + Quoted(e.name));
-  }
-  e.mode = static_cast<uint32_t>(mode) & 07777;
-  if (!pending.has_uid) e.uid = static_cast<uint32_t>(uid);
-  if (!pending.has_gid) e.gid = static_cast<uint32_t>(gid);
-  if (!pending.has_mtime) e.mtime = {static_cast<time_t>(mtime), 0};
-  if (!pending.has_atime) e.atime = e.mtime;
-  e.devmajor = static_cast<uint32_t>(devmajor);
-  e.devminor = static_cast<uint32_t>(devminor);
-
-  switch (typeflag) {
-    case '\0':
-      // Pre-POSIX archives marked directories only by a trailing slash.
-      e.type = !e.name.empty() && e.name.back() == '/' ? EntryType::kDirectory : EntryType::kFile;
-      break;
-    case '0':
-    case '7': e.type = EntryType::kFile; break;
-    case '1': e.type = EntryType::kHardLink; break;
-    case '2': e.type = EntryType::kSymlink; break;
-    case '3': e.type = EntryType::kCharDevice; break;
-    case '4': e.type = EntryType::kBlockDevice; break;
-    case '5': e.type = EntryType::kDirectory; break;
-    case '6': e.type = EntryType::kFifo; break;
-    case 'S':
-      return EntryError(kTarInvalid, e.name, "GNU sparse files are not supported");
-    default:
-      return EntryError(kTarInvalid, e.name,
-                        "unsupported entry type " + Quoted(std::string(1, typeflag)));
-  }
-  Status s = CheckPathString(e.name, "name", e.name);
+  Status s = DecodeNumbers(pending);
+  if (s.ok()) s = EntryTypeOf(typeflag, e.name, &e.type);
+  if (s.ok()) s = CheckPathString(e.name, "name", e.name);
   if (s.ok() && (e.type == EntryType::kHardLink || e.type == EntryType::kSymlink)) {
     s = CheckPathString(e.linkname, "link target", e.name);
   }
@@ -410,6 +398,28 @@ Status TarReader::BeginEntry(char typeflag, uint64_t header_size) {
   data_left_ = e.size;
   data_padding_ = Padding(e.size);
   state_ = State::kData;
+  return Status::Ok();
+}
+
+// The header's mode, owner, mtime and device numbers, where pax did not say.
+Status TarReader::DecodeNumbers(Pending& pending) const {
+  TarEntry& e = pending.entry;
+  int64_t mode, uid, gid, mtime, devmajor, devminor;
+  const int64_t max_id = std::numeric_limits<uint32_t>::max() - 1;
+  const auto is_id = [max_id](int64_t v) { return v >= 0 && v <= max_id; };
+  if (!ParseNumeric(block_, kMode, &mode) || !ParseNumeric(block_, kUid, &uid) ||
+      !ParseNumeric(block_, kGid, &gid) || !ParseNumeric(block_, kMtime, &mtime) ||
+      !ParseNumeric(block_, kDevmajor, &devmajor) || !ParseNumeric(block_, kDevminor, &devminor) ||
+      !is_id(uid) || !is_id(gid) || !is_id(devmajor) || !is_id(devminor)) {
+    return HeaderError(kTarInvalid, "bad numeric field in the header of " + Quoted(e.name));
+  }
+  e.mode = static_cast<uint32_t>(mode) & 07777;
+  if (!pending.has_uid) e.uid = static_cast<uint32_t>(uid);
+  if (!pending.has_gid) e.gid = static_cast<uint32_t>(gid);
+  if (!pending.has_mtime) e.mtime = {static_cast<time_t>(mtime), 0};
+  if (!pending.has_atime) e.atime = e.mtime;
+  e.devmajor = static_cast<uint32_t>(devmajor);
+  e.devminor = static_cast<uint32_t>(devminor);
   return Status::Ok();
 }
 

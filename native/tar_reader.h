@@ -87,6 +87,7 @@ class TarReader {
   Status ParsePax(const std::string& records);
   Status ApplyPaxRecord(const std::string& key, const std::string& value);
   Status BeginEntry(char typeflag, uint64_t header_size);
+  Status DecodeNumbers(Pending& pending) const;
   Status HeaderError(const char* code, const std::string& reason) const;
 
   TarSink* sink_;
