@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { withCancelToken, type AbortOptions } from './abort';
+import { applyTar, type TarSource } from './archive/apply';
 import { diffStream } from './archive/diff';
 import { layerChanges, type Change } from './changes';
 import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
@@ -201,6 +202,27 @@ export class Driver {
       if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
       throw err;
     }
+  }
+
+  /**
+   * Extracts the layer tar `diff` (plain or gzip) into the layer's own
+   * directory, verbatim: aufs whiteouts stay files. Resolves to what
+   * diffSize() would. An entry that would reach outside the layer fails it
+   * with ERR_TAR_BREAKOUT; a failed or aborted apply leaves the layer for
+   * remove(). `parent` is accepted for API compatibility only.
+   */
+  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options: AbortOptions = {}): Promise<number> {
+    checkId(id);
+    return this.#locks.run(id, async () => {
+      if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
+      const dir = this.#layout.diffPath(id);
+      try {
+        return await applyTar(dir, diff, { signal: options.signal });
+      } catch (err) {
+        if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+        throw err;
+      }
+    });
   }
 
   async #makeLayerDirs(id: string): Promise<void> {
