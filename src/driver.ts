@@ -57,6 +57,20 @@ export class Driver {
     return this.#layout.exists(checkId(id));
   }
 
+  /** Ids of every layer under the root, in no particular order. */
+  async layers(): Promise<string[]> {
+    return this.#layout.layerIds();
+  }
+
+  /**
+   * Ancestors of `id` as its `layers/ID` file lists them, nearest first: []
+   * for a base layer. ERR_LAYER_NOT_FOUND for an unknown id, ERR_CORRUPT_LAYER
+   * for a file naming an invalid id.
+   */
+  async parents(id: string): Promise<string[]> {
+    return this.#layout.readParents(checkId(id));
+  }
+
   async create(id: string, parent?: string): Promise<void> {
     checkId(id);
     const parentId = checkOptionalId(parent, 'parent id');
