@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { COMMANDS } from '../src/cli/args';
 import { buildLegacyRoot, describeTree, MOUNT_PROGRAM, mountsUnder, scratchDir, writeTree } from './helpers/fixtures';
@@ -198,13 +199,37 @@ describe('the aufs-graphdriver CLI', function () {
       );
     });
 
-    it('writes a layer tar with diff', () => {
+    it('writes a layer tar with diff, and apply extracts one into another layer, gzipped or not', () => {
+      ok('create', 'other');
       writeTree(diff('child'), { '.wh.doomed': '', motd: 'changed\n', 'var/lib/x': 'x' });
       const tar = okRaw(['diff', 'child']);
       const listing = spawnSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
       expect(listing).to.deep.equal(['.wh.doomed', 'motd', 'var/', 'var/lib/', 'var/lib/x']);
       // PARENT is accepted, and changes nothing.
       expect(okRaw(['diff', 'child', 'base']).equals(tar)).to.equal(true);
+
+      ok('create', 'copy', 'base');
+      expect(okRaw(['apply', 'copy'], tar).toString()).to.equal(`${'changed\n'.length + 1}\n`);
+      expect(describeTree(diff('copy'))).to.deep.equal(describeTree(diff('child')));
+
+      ok('create', 'zipped', 'base');
+      expect(okRaw(['apply', 'zipped', 'base'], gzipSync(tar)).toString()).to.equal(`${'changed\n'.length + 1}\n`);
+      expect(describeTree(diff('zipped'))).to.deep.equal(describeTree(diff('child')));
+
+      // stdin a file, as `apply ID < layer.tar` gives it.
+      const file = path.join(scratch.dir, 'child.tar');
+      writeFileSync(file, tar);
+      ok('create', 'fromfile');
+      const fromFile = spawnSync('sh', ['-c', `${shellQuote([...NODE_CLI, ...rootArgs(), 'apply', 'fromfile'])} < ${shellQuote([file])}`], {
+        encoding: 'utf8',
+      });
+      expect(fromFile.stderr).to.equal('');
+      expect(fromFile.stdout).to.equal(`${'changed\n'.length + 1}\n`);
+      expect(describeTree(diff('fromfile'))).to.deep.equal(describeTree(diff('child')));
+
+      expect(fails(1, [...rootArgs(), 'apply', 'nope'], tar)).to.equal('aufs-graphdriver: layer "nope" does not exist (ERR_LAYER_NOT_FOUND)');
+      const broken = fails(1, [...rootArgs(), 'apply', 'other'], Buffer.from('this is not a tar archive'.repeat(40)));
+      expect(broken).to.match(/^aufs-graphdriver: .*layer "other" may now hold part of the tar \(ERR_TAR_INVALID\)$/);
     });
 
     it('migrates a Docker < 0.7 root, making init layers as Docker did', () => {
@@ -376,6 +401,27 @@ describe('the aufs-graphdriver CLI', function () {
       expect(screen).not.to.include('\n');
     });
 
+    it('shows apply progress, and the size alone on stdout', () => {
+      const tar = path.join(scratch.dir, 'big.tar');
+      writeFileSync(tar, okRaw(['diff', 'big']));
+      ok('create', 'copy');
+      const out = path.join(scratch.dir, 'size.txt');
+      const { status, screen } = inTerminal(`${command('apply', 'copy')} < ${shellQuote([tar])} > ${shellQuote([out])}`);
+      expect(status).to.equal(0);
+      expect(screen).to.match(/^\r\x1b\[Kapply copy: \d[\d,]* entries, [\d.]+k?B \(\d+%\), [\d.]+[kMG]?B\/s, \d+\.\ds/);
+      expect(screen.endsWith('\r\x1b[K')).to.equal(true);
+      expect(readFileSync(out, 'utf8')).to.equal(ok('size', 'big'));
+      expect(describeTree(diff('copy'))).to.deep.equal(describeTree(diff('big')));
+
+      // Gzipped: unpacked by the CLI to count entries, the bytes read are the file's.
+      writeFileSync(`${tar}.gz`, gzipSync(readFileSync(tar)));
+      ok('create', 'zipped');
+      const zipped = inTerminal(`${command('apply', 'zipped')} < ${shellQuote([`${tar}.gz`])} > /dev/null`);
+      expect(zipped.status).to.equal(0);
+      expect(zipped.screen).to.match(/^\r\x1b\[Kapply zipped: \d[\d,]* entries, [\d.]+k?B \(\d+%\)/);
+      expect(describeTree(diff('zipped'))).to.deep.equal(describeTree(diff('big')));
+    });
+
     it('shows a ticker for changes and size, off stdout', () => {
       const out = path.join(scratch.dir, 'changes.txt');
       const { status, screen } = inTerminal(`${command('changes', 'big')} > ${shellQuote([out])}`);
@@ -386,10 +432,13 @@ describe('the aufs-graphdriver CLI', function () {
       expect(inTerminal(command('size', 'big')).screen).to.match(/^\r\x1b\[Ksize big \(walking the layer\): \d+\.\ds.*\r\x1b\[K\d+\r\n$/);
     });
 
-    it('refuses to write a tar to the terminal', () => {
+    it('refuses to write a tar to the terminal or read one from it', () => {
       const diffToTerminal = inTerminal(command('diff', 'big'));
       expect(diffToTerminal.status).to.equal(2);
       expect(diffToTerminal.screen).to.equal("aufs-graphdriver: diff writes a tar: redirect stdout to a file or a pipe (see 'aufs-graphdriver diff --help')\r\n");
+      const applyFromTerminal = inTerminal(`${command('apply', 'big')} > /dev/null`);
+      expect(applyFromTerminal.status).to.equal(2);
+      expect(applyFromTerminal.screen).to.include('apply reads a tar: redirect stdin from a file or a pipe');
     });
   });
 

@@ -26,6 +26,7 @@ export type CommandName =
   | 'umount'
   | 'changes'
   | 'diff'
+  | 'apply'
   | 'size'
   | 'cleanup'
   | 'migrate'
@@ -163,6 +164,19 @@ export const COMMANDS: readonly CommandSpec[] = [
       'PARENT is accepted for compatibility only: the layer is its own diff.',
       'stdout must not be a terminal. On a terminal, stderr shows entries and',
       'bytes written so far and the rate.',
+    ].join('\n'),
+    options: {},
+  },
+  {
+    name: 'apply',
+    operands: 'ID [PARENT]',
+    summary: 'extract a tar from stdin into a layer',
+    details: [
+      'Reads a layer tar (gzipped or not) from stdin into the existing layer ID,',
+      'aufs whiteouts included: aufs-graphdriver apply ID < layer.tar. Prints',
+      "the layer's size in bytes afterwards. stdin must not be a terminal. On a",
+      'terminal, stderr shows entries and bytes read so far (and, when stdin is',
+      'a file, how much of it), and the rate.',
     ].join('\n'),
     options: {},
   },

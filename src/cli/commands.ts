@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
+import { decompressed } from '../archive/decompress';
 import { isErrorCode } from '../errors';
 import { formatChange, type Driver } from '../index';
 import { UsageError, type RunnableCommand } from './args';
@@ -122,6 +123,30 @@ export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
     }
   },
 
+  async apply({ driver, operands: [id, parent], signal, print }) {
+    if (process.stdin.isTTY) throw new UsageError('apply reads a tar: redirect stdin from a file or a pipe', 'apply');
+    const d = await driver();
+    const progress = Progress.start(`apply ${id}`, { entries: true, bytes: true, totalBytes: await stdinSize() });
+    try {
+      // With a progress line the tar is gunzipped here, to count its entries.
+      const tar =
+        progress === undefined
+          ? process.stdin
+          : progress.countEntries()(decompressed(progress.countBytes()(process.stdin)));
+      print(`${await d.applyDiff(id, parent, tar, { signal })}\n`);
+    } catch (err) {
+      if (!(err instanceof Error) || isErrorCode(err, 'ERR_LAYER_NOT_FOUND', 'ERR_INVALID_ID')) throw err;
+      const { code } = err as { code?: unknown };
+      throw new CommandError(
+        typeof code === 'string' ? code : 'ERR_APPLY',
+        `${err.message}; layer ${JSON.stringify(id)} may now hold part of the tar`,
+        { cause: err },
+      );
+    } finally {
+      progress?.stop();
+    }
+  },
+
   async size({ driver, operands: [id], signal, print }) {
     const d = await driver();
     print(`${await withProgress(`size ${id} (walking the layer)`, () => d.diffSize(id, undefined, { signal }))}\n`);
@@ -187,6 +212,12 @@ function stdoutSink(signal: AbortSignal): (chunks: AsyncIterable<Uint8Array>) =>
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain', { signal });
     }
   };
+}
+
+/** stdin's size when it is a regular file, for a percentage. */
+async function stdinSize(): Promise<number | undefined> {
+  const st = await stat('/dev/stdin').catch(() => undefined);
+  return st?.isFile() ? st.size : undefined;
 }
 
 /** `fn` over `items`, at most LAYER_CONCURRENCY at a time, results in order. */
