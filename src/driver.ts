@@ -3,11 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { withCancelToken, type AbortOptions } from './abort';
-import { applyTar, type TarSource } from './archive/apply';
+import { signalOf, withCancelToken, type AbortOptions } from './abort';
+import { applyTar, checkTarSource, type TarSource } from './archive/apply';
 import { diffStream } from './archive/diff';
 import { layerChanges, type Change } from './changes';
-import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
+import { DriverAggregateError, DriverError, invalidArgType, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
 import { Layout } from './layout';
 import { KeyedMutex } from './locks';
@@ -80,10 +80,18 @@ export class Driver {
       if (await this.#layout.exists(id)) {
         throw new DriverError('ERR_LAYER_EXISTS', `layer ${JSON.stringify(id)} already exists`, this.#layout.layerFile(id));
       }
-      // Directories without a layers file are what a crashed create or remove left.
+      // Directories and markers without a layers file are what a crashed
+      // create or remove left.
       await this.#layout.removeDir(this.#layout.diffPath(id));
-      await this.#makeLayerDirs(id);
-      await this.#layout.writeParents(id, parents);
+      await this.#layout.clearIncomplete(id);
+      try {
+        await this.#makeLayerDirs(id, { work: false });
+        await this.#layout.writeParents(id, parents);
+      } catch (err) {
+        // A full or read-only disk: what was made of the layer goes again.
+        await this.#deleteLayer(id).catch(() => undefined);
+        throw err;
+      }
     });
   }
 
@@ -92,17 +100,25 @@ export class Driver {
     await this.#locks.run(id, async () => {
       await this.#unmountLayer(id, { restoreAufsForm: false });
       this.#refs.delete(id);
-      // layers/ID goes first: from then on the layer does not exist, and every
-      // later step is one that the next remove() or init() can finish.
-      await this.#layout.removeLayerFile(id);
-      await this.#layout.removeDir(this.#layout.diffPath(id));
-      await this.#layout.removeDir(this.#layout.mountPath(id));
-      await this.#layout.removeDir(this.#layout.workPath(id));
+      await this.#deleteLayer(id);
     });
+  }
+
+  /**
+   * Ids of the layers whose last applyDiff did not finish: it failed, was
+   * aborted, or the process died during it. Their files are partial; they are
+   * for remove(). The mark is made durable before extraction starts and
+   * dropped only once the extracted files are on disk (syncfs).
+   */
+  async incomplete(): Promise<string[]> {
+    return this.#layout.incompleteIds();
   }
 
   async get(id: string, mountLabel?: string): Promise<string> {
     checkId(id);
+    if (mountLabel !== undefined && typeof mountLabel !== 'string') {
+      throw invalidArgType('mountLabel', 'a string', mountLabel);
+    }
     return this.#locks.run(id, async () => {
       const parents = await this.#layout.readParents(id);
       const count = this.#refs.get(id) ?? 0;
@@ -155,10 +171,11 @@ export class Driver {
    * Bytes in the layer's own files (not its parents'), as Docker's aufs
    * driver counted them. `parent` is accepted for API compatibility only.
    */
-  async diffSize(id: string, _parent?: string, options: AbortOptions = {}): Promise<number> {
+  async diffSize(id: string, _parent?: string, options?: AbortOptions): Promise<number> {
     const dir = this.#layout.diffPath(id);
+    const signal = signalOf(options);
     try {
-      return await withCancelToken(options.signal, (token) => native.treeSize(dir, token));
+      return await withCancelToken(signal, (token) => native.treeSize(dir, token));
     } catch (err) {
       if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
       throw err;
@@ -195,8 +212,8 @@ export class Driver {
    * whiteouts of a mounted layer included. Like that driver, the layer's own
    * parent chain decides: `parent` is accepted for API compatibility only.
    */
-  async changes(id: string, _parent?: string, options: AbortOptions = {}): Promise<Change[]> {
-    return layerChanges(this.#layout, checkId(id), options);
+  async changes(id: string, _parent?: string, options?: AbortOptions): Promise<Change[]> {
+    return layerChanges(this.#layout, checkId(id), signalOf(options));
   }
 
   /**
@@ -208,10 +225,11 @@ export class Driver {
    * ERR_ARCHIVE_LIMIT for a device number its headers cannot hold. `parent`
    * is accepted for API compatibility only.
    */
-  async diff(id: string, _parent?: string, options: AbortOptions = {}): Promise<Readable> {
+  async diff(id: string, _parent?: string, options?: AbortOptions): Promise<Readable> {
     const dir = this.#layout.diffPath(id);
+    const signal = signalOf(options);
     try {
-      return await diffStream(dir, options.signal);
+      return await diffStream(dir, signal);
     } catch (err) {
       if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
       throw err;
@@ -222,27 +240,48 @@ export class Driver {
    * Extracts the layer tar `diff` (plain or gzip) into the layer's own
    * directory, verbatim: aufs whiteouts stay files. Resolves to what
    * diffSize() would. An entry that would reach outside the layer fails it
-   * with ERR_TAR_BREAKOUT; a failed or aborted apply leaves the layer for
-   * remove(). `parent` is accepted for API compatibility only.
+   * with ERR_TAR_BREAKOUT. A failed or aborted apply, or one the process
+   * died in, leaves the layer listed by incomplete(), for remove(); the
+   * layer is listed from before the first byte is extracted until every
+   * extracted byte is on disk. `parent` is accepted for API compatibility
+   * only.
    */
-  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options: AbortOptions = {}): Promise<number> {
+  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options?: AbortOptions): Promise<number> {
     checkId(id);
+    checkTarSource(diff);
+    const signal = signalOf(options);
     return this.#locks.run(id, async () => {
       if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
       const dir = this.#layout.diffPath(id);
+      await this.#layout.markIncomplete(id);
+      let size: number;
       try {
-        return await applyTar(dir, diff, { signal: options.signal });
+        size = await applyTar(dir, diff, { signal });
       } catch (err) {
         if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
         throw err;
       }
+      await native.syncfs(dir);
+      await this.#layout.clearIncomplete(id);
+      return size;
     });
   }
 
-  async #makeLayerDirs(id: string): Promise<void> {
+  async #deleteLayer(id: string): Promise<void> {
+    // layers/ID goes first: from then on the layer does not exist, and every
+    // later step is one that the next remove() or init() can finish.
+    await this.#layout.removeLayerFile(id);
+    await this.#layout.removeDir(this.#layout.diffPath(id));
+    await this.#layout.removeDir(this.#layout.mountPath(id));
+    await this.#layout.removeDir(this.#layout.workPath(id));
+    await this.#layout.clearIncomplete(id);
+  }
+
+  /** mnt/ID and diff/ID; with `work`, the work/ID a mount program needs too. */
+  async #makeLayerDirs(id: string, { work }: { work: boolean }): Promise<void> {
     await mkdir(this.#layout.mountPath(id), { mode: LAYER_DIR_MODE, recursive: true });
     await mkdir(this.#layout.diffPath(id), { mode: LAYER_DIR_MODE, recursive: true });
-    if (this.#mounter.needsWorkDir) {
+    if (work && this.#mounter.needsWorkDir) {
       await mkdir(this.#layout.workPath(id), { mode: WORK_DIR_MODE, recursive: true });
     }
   }
@@ -250,11 +289,12 @@ export class Driver {
   async #mount(id: string, parents: readonly string[], label: string | undefined): Promise<void> {
     const lowers = parents.map((parent) => this.#layout.diffPath(parent));
     await this.#assertParentsPresent(id, parents);
-    // Layers from a Docker root, or made without a mount program, lack these.
-    await this.#makeLayerDirs(id);
     // A mount nobody counts was finished by a mount program after its caller
     // died; it may be dead too (ENOTCONN), so start from a clean mount point.
     await this.#unmountLayer(id, { restoreAufsForm: true });
+    // Layers from a Docker root, or made without a mount program, lack these;
+    // work/ID exists from here until the layer is back in aufs form.
+    await this.#makeLayerDirs(id, { work: true });
     await this.#mounter.mount({
       target: this.#layout.mountPath(id),
       upper: this.#layout.diffPath(id),
@@ -285,9 +325,13 @@ export class Driver {
     }
   }
 
+  /**
+   * Unmounts the layer if it is mounted. With `restoreAufsForm`, then tidies
+   * it as the mounter needs, also when that was left to do by a put() that
+   * failed half way or a process that died between the two.
+   */
   async #unmountLayer(id: string, { restoreAufsForm }: { restoreAufsForm: boolean }): Promise<void> {
-    if (!(await this.#isMounted(id))) return;
-    await unmount(this.#layout.mountPath(id));
-    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.diffPath(id));
+    if (await this.#isMounted(id)) await unmount(this.#layout.mountPath(id));
+    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.layerDirs(id));
   }
 }

@@ -2,7 +2,8 @@
 //   layers/ID  ancestors of ID, nearest first, one per line
 //   diff/ID    the layer's own files
 //   mnt/ID     where the union is mounted
-// plus work/ID, the mount program's scratch directory, outside diff/.
+// plus work/ID, the mount program's scratch directory, outside diff/, and
+// incomplete/ID, an empty file marking a layer whose applyDiff has not finished.
 import { lstat, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -10,7 +11,7 @@ import { DriverError, isErrorCode, layerNotFound } from './errors';
 import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
 import { native } from './native';
 
-export const LAYOUT_DIRS = ['mnt', 'diff', 'layers'] as const;
+export const LAYOUT_DIRS = ['mnt', 'diff', 'layers', 'incomplete'] as const;
 
 export class Layout {
   readonly root: string;
@@ -18,6 +19,7 @@ export class Layout {
   readonly diffDir: string;
   readonly mntDir: string;
   readonly workDir: string;
+  readonly incompleteDir: string;
 
   constructor(root: string) {
     this.root = root;
@@ -25,6 +27,7 @@ export class Layout {
     this.diffDir = path.join(root, 'diff');
     this.mntDir = path.join(root, 'mnt');
     this.workDir = path.join(root, 'work');
+    this.incompleteDir = path.join(root, 'incomplete');
   }
 
   layerFile(id: string): string {
@@ -43,14 +46,17 @@ export class Layout {
     return path.join(this.workDir, checkId(id));
   }
 
+  incompleteMarker(id: string): string {
+    return path.join(this.incompleteDir, checkId(id));
+  }
+
+  /** The directories the mounter tidies after an unmount. */
+  layerDirs(id: string): { upper: string; work: string } {
+    return { upper: this.diffPath(id), work: this.workPath(id) };
+  }
+
   async exists(id: string): Promise<boolean> {
-    try {
-      await lstat(this.layerFile(id));
-      return true;
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT')) return false;
-      throw err;
-    }
+    return pathExists(this.layerFile(id));
   }
 
   /** Ancestors of `id`, nearest first. ERR_LAYER_NOT_FOUND when `id` has no layers file. */
@@ -91,12 +97,17 @@ export class Layout {
     const scratch = file + SCRATCH_SUFFIX;
     const fh = await open(scratch, 'w', 0o644);
     try {
-      await fh.writeFile(parents.map((p) => `${p}\n`).join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(parents.map((p) => `${p}\n`).join(''));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(scratch, file);
+    } catch (err) {
+      await unlinkIfExists(scratch).catch(() => undefined);
+      throw err;
     }
-    await rename(scratch, file);
     await syncDir(this.layersDir);
   }
 
@@ -106,10 +117,42 @@ export class Layout {
     return names.filter((name) => isValidId(name));
   }
 
+  /** Ids under work/: layers mounted by a mount program and not tidied since. */
+  async workIds(): Promise<string[]> {
+    const names = await readdirIfExists(this.workDir);
+    return names.filter((name) => isValidId(name));
+  }
+
   /** Ids under mnt/: every directory that may hold a mount of ours. */
   async mountIds(): Promise<string[]> {
     const names = await readdirIfExists(this.mntDir);
     return names.filter((name) => isValidId(name));
+  }
+
+  /**
+   * Marks `id` incomplete, durably, before anything is extracted into it:
+   * whatever of the extraction reaches the disk, the marker got there first.
+   */
+  async markIncomplete(id: string): Promise<void> {
+    const fh = await open(this.incompleteMarker(id), 'w', 0o644);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await syncDir(this.incompleteDir);
+  }
+
+  /** Drops the marker of `id`, durably when there was one. */
+  async clearIncomplete(id: string): Promise<void> {
+    if (await unlinkIfExists(this.incompleteMarker(id))) await syncDir(this.incompleteDir);
+  }
+
+  /** Ids of the layers that carry an incomplete marker. */
+  async incompleteIds(): Promise<string[]> {
+    const ids = (await readdirIfExists(this.incompleteDir)).filter((name) => isValidId(name));
+    const present = await Promise.all(ids.map((id) => this.exists(id)));
+    return ids.filter((_, i) => present[i]);
   }
 
   async removeLayerFile(id: string): Promise<void> {
@@ -138,31 +181,45 @@ export class Layout {
   }
 
   /**
-   * Deletes layer directories that have no layers file: what a create or
-   * remove killed half way left behind. No layer exists without that file.
+   * Deletes layer directories and markers that have no layers file: what a
+   * create or remove killed half way left behind. No layer exists without
+   * that file.
    */
   async sweepOrphans(): Promise<void> {
     const layers = new Set(await readdirIfExists(this.layersDir));
-    for (const dir of [this.diffDir, this.mntDir, this.workDir]) {
+    for (const dir of [this.diffDir, this.mntDir, this.workDir, this.incompleteDir]) {
       for (const name of await readdirIfExists(dir)) {
-        if (!isValidId(name) || layers.has(name)) continue;
-        try {
-          await this.removeDir(path.join(dir, name));
-        } catch (err) {
-          // Something is mounted there: leave it for whoever mounted it.
-          if (!isErrorCode(err, 'EBUSY')) throw err;
-        }
+        if (isValidId(name) && !layers.has(name)) await unlessBusy(this.removeDir(path.join(dir, name)));
       }
     }
   }
 
   /** Deletes whatever scratch an earlier process left in the layout's directories. */
   async sweepScratch(): Promise<void> {
-    for (const dir of [this.layersDir, this.diffDir, this.mntDir, this.workDir]) {
+    for (const dir of [this.layersDir, this.diffDir, this.mntDir, this.workDir, this.incompleteDir]) {
       for (const name of await readdirIfExists(dir)) {
-        if (name.endsWith(SCRATCH_SUFFIX)) await removeTreeIfExists(path.join(dir, name));
+        if (name.endsWith(SCRATCH_SUFFIX)) await unlessBusy(removeTreeIfExists(path.join(dir, name)));
       }
     }
+  }
+}
+
+/** Waits for a removal; one that failed because something is mounted there is left for whoever mounted it. */
+async function unlessBusy(removal: Promise<void>): Promise<void> {
+  try {
+    await removal;
+  } catch (err) {
+    if (!isErrorCode(err, 'EBUSY')) throw err;
+  }
+}
+
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (err) {
+    if (isErrorCode(err, 'ENOENT')) return false;
+    throw err;
   }
 }
 
@@ -175,11 +232,14 @@ async function readdirIfExists(dir: string): Promise<string[]> {
   }
 }
 
-async function unlinkIfExists(file: string): Promise<void> {
+/** Whether there was a `file` to unlink. */
+async function unlinkIfExists(file: string): Promise<boolean> {
   try {
     await unlink(file);
+    return true;
   } catch (err) {
     if (!isErrorCode(err, 'ENOENT')) throw err;
+    return false;
   }
 }
 

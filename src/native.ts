@@ -83,6 +83,8 @@ export interface NativeBinding {
   statfsType(path: string): Promise<number>;
   /** f_type of the filesystem mounted at `path`, or 0 when `path` is not a mount root. */
   mountType(path: string): Promise<number>;
+  /** syncfs(2) of the filesystem holding the directory `path`: all its writes made durable. */
+  syncfs(path: string): Promise<void>;
   /** `rm -rf --one-file-system` without following symlinks. */
   removeTree(path: string): Promise<void>;
   /** Rewrites overlay whiteouts under `dir` into aufs form; resolves to how many. */
