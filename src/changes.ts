@@ -49,7 +49,7 @@ export function decodeChanges(encoded: string): Change[] {
  * pre-order, the entries of each directory in bytewise name order.
  */
 export async function layerChanges(layout: Layout, id: string, signal: AbortSignal | undefined): Promise<Change[]> {
-  const parents = await layout.readParents(id);
+  const parents = await layout.readChain(id);
   const dir = layout.diffPath(id);
   const parentDirs = parents.map((parent) => layout.diffPath(parent));
   try {

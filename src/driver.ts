@@ -1,5 +1,4 @@
 // The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -9,7 +8,7 @@ import { diffStream } from './archive/diff';
 import { layerChanges, type Change } from './changes';
 import { DriverAggregateError, DriverError, invalidArgType, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
-import { Layout } from './layout';
+import { Layout, makeDir } from './layout';
 import { KeyedMutex } from './locks';
 import { migrateLegacyRoot, type SetupInit } from './migrate';
 import type { UnionMounter } from './mounter';
@@ -76,7 +75,7 @@ export class Driver {
     const parentId = checkOptionalId(parent, 'parent id');
     await this.#locks.run(parentId === undefined ? [id] : [id, parentId], async () => {
       // Everything that can fail on bad input is checked before the first write.
-      const parents = parentId === undefined ? [] : [parentId, ...(await this.#layout.readParents(parentId))];
+      const parents = parentId === undefined ? [] : [parentId, ...(await this.#layout.readChain(parentId))];
       if (await this.#layout.exists(id)) {
         throw new DriverError('ERR_LAYER_EXISTS', `layer ${JSON.stringify(id)} already exists`, this.#layout.layerFile(id));
       }
@@ -120,7 +119,7 @@ export class Driver {
       throw invalidArgType('mountLabel', 'a string', mountLabel);
     }
     return this.#locks.run(id, async () => {
-      const parents = await this.#layout.readParents(id);
+      const parents = await this.#layout.readChain(id);
       const count = this.#refs.get(id) ?? 0;
       // A layer without parents is never mounted: its files are the whole view.
       if (parents.length === 0) {
@@ -279,16 +278,15 @@ export class Driver {
 
   /** mnt/ID and diff/ID; with `work`, the work/ID a mount program needs too. */
   async #makeLayerDirs(id: string, { work }: { work: boolean }): Promise<void> {
-    await mkdir(this.#layout.mountPath(id), { mode: LAYER_DIR_MODE, recursive: true });
-    await mkdir(this.#layout.diffPath(id), { mode: LAYER_DIR_MODE, recursive: true });
+    await makeDir(this.#layout.mountPath(id), LAYER_DIR_MODE);
+    await makeDir(this.#layout.diffPath(id), LAYER_DIR_MODE);
     if (work && this.#mounter.needsWorkDir) {
-      await mkdir(this.#layout.workPath(id), { mode: WORK_DIR_MODE, recursive: true });
+      await makeDir(this.#layout.workPath(id), WORK_DIR_MODE);
     }
   }
 
   async #mount(id: string, parents: readonly string[], label: string | undefined): Promise<void> {
     const lowers = parents.map((parent) => this.#layout.diffPath(parent));
-    await this.#assertParentsPresent(id, parents);
     // A mount nobody counts was finished by a mount program after its caller
     // died; it may be dead too (ENOTCONN), so start from a clean mount point.
     await this.#unmountLayer(id, { restoreAufsForm: true });
@@ -302,18 +300,6 @@ export class Driver {
       work: this.#layout.workPath(id),
       label,
     });
-  }
-
-  async #assertParentsPresent(id: string, parents: readonly string[]): Promise<void> {
-    const present = await Promise.all(parents.map((parent) => this.#layout.exists(parent)));
-    const missing = parents.find((_, i) => !present[i]);
-    if (missing !== undefined) {
-      throw new DriverError(
-        'ERR_CORRUPT_LAYER',
-        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(missing)}, which does not exist`,
-        this.#layout.layerFile(id),
-      );
-    }
   }
 
   async #isMounted(id: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { AufsMounter, probeDirperm1 } from './aufsMounter';
 import { Driver } from './driver';
 import { DriverError, ErrAufsNotSupported, ErrIncompatibleFS, isErrorCode } from './errors';
 import { INCOMPATIBLE_BACKING_FS, backingFsName } from './fsMagic';
-import { LAYOUT_DIRS, Layout } from './layout';
+import { LAYOUT_DIRS, Layout, makeDir } from './layout';
 import type { UnionMounter } from './mounter';
 import { native } from './native';
 import { ProgramMounter } from './programMounter';
@@ -119,7 +119,7 @@ async function prepareRoot(layout: Layout, mounter: UnionMounter): Promise<void>
   if (made !== undefined) await chmod(layout.root, ROOT_MODE);
   const dirs = LAYOUT_DIRS.map((name) => path.join(layout.root, name));
   if (mounter.needsWorkDir) dirs.push(layout.workDir);
-  for (const dir of dirs) await mkdir(dir, { mode: LAYOUT_DIR_MODE, recursive: true });
+  for (const dir of dirs) await makeDir(dir, LAYOUT_DIR_MODE);
 }
 
 /**

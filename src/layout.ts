@@ -4,7 +4,8 @@
 //   mnt/ID     where the union is mounted
 // plus work/ID, the mount program's scratch directory, outside diff/, and
 // incomplete/ID, an empty file marking a layer whose applyDiff has not finished.
-import { lstat, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DriverError, isErrorCode, layerNotFound } from './errors';
@@ -59,18 +60,14 @@ export class Layout {
     return pathExists(this.layerFile(id));
   }
 
-  /** Ancestors of `id`, nearest first. ERR_LAYER_NOT_FOUND when `id` has no layers file. */
+  /**
+   * Ancestors of `id`, nearest first, as its layers file lists them.
+   * ERR_LAYER_NOT_FOUND when `id` has no layers file, ERR_CORRUPT_LAYER when
+   * the file is not one or names an invalid id.
+   */
   async readParents(id: string): Promise<string[]> {
     const file = this.layerFile(id);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT')) {
-        throw layerNotFound(id, file);
-      }
-      throw err;
-    }
+    const text = await readLayersFile(id, file);
     // Docker skipped empty lines when reading these files; so do we.
     const parents = text.split('\n').filter((line) => line !== '');
     const seen = new Set<string>([id]);
@@ -85,6 +82,21 @@ export class Layout {
       }
       seen.add(parent);
     });
+    return parents;
+  }
+
+  /** readParents(), and ERR_CORRUPT_LAYER unless every ancestor exists. */
+  async readChain(id: string): Promise<string[]> {
+    const parents = await this.readParents(id);
+    const present = await Promise.all(parents.map((parent) => this.exists(parent)));
+    const missing = parents.find((_, i) => !present[i]);
+    if (missing !== undefined) {
+      throw new DriverError(
+        'ERR_CORRUPT_LAYER',
+        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(missing)}, which does not exist`,
+        this.layerFile(id),
+      );
+    }
     return parents;
   }
 
@@ -156,7 +168,8 @@ export class Layout {
   }
 
   async removeLayerFile(id: string): Promise<void> {
-    await unlinkIfExists(this.layerFile(id));
+    // A tree, not unlink(): whatever corruption put there goes too.
+    await removeTreeIfExists(this.layerFile(id));
     await syncDir(this.layersDir);
   }
 
@@ -204,12 +217,53 @@ export class Layout {
   }
 }
 
+/** A chain of the deepest image Docker allowed takes 32 KiB; nothing sane more than this. */
+const MAX_LAYERS_FILE_SIZE = 1 << 20;
+
+/**
+ * The text of the layers file of `id`: never through a symlink, and never
+ * from anything but a regular file of a sane size (O_NONBLOCK: a FIFO planted
+ * there must not block a pool thread).
+ */
+async function readLayersFile(id: string, file: string): Promise<string> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    if (isErrorCode(err, 'ENOENT')) throw layerNotFound(id, file);
+    if (isErrorCode(err, 'ELOOP')) throw new DriverError('ERR_CORRUPT_LAYER', 'corrupt layers file: it is a symlink', file);
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new DriverError('ERR_CORRUPT_LAYER', 'corrupt layers file: not a regular file', file);
+    if (st.size > MAX_LAYERS_FILE_SIZE) {
+      throw new DriverError('ERR_CORRUPT_LAYER', `corrupt layers file: ${st.size} bytes long`, file);
+    }
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Waits for a removal; one that failed because something is mounted there is left for whoever mounted it. */
 async function unlessBusy(removal: Promise<void>): Promise<void> {
   try {
     await removal;
   } catch (err) {
     if (!isErrorCode(err, 'EBUSY')) throw err;
+  }
+}
+
+/**
+ * Makes the directory `dir`, whose parent exists, unless it is there. (A
+ * recursive mkdir would do, but Node reports its EROFS as ENOENT.)
+ */
+export async function makeDir(dir: string, mode: number): Promise<void> {
+  try {
+    await mkdir(dir, { mode });
+  } catch (err) {
+    if (!isErrorCode(err, 'EEXIST')) throw err;
   }
 }
 
