@@ -10,6 +10,7 @@
 
 #include "changes.h"
 #include "js_cancel.h"
+#include "js_diff_reader.h"
 #include "js_task.h"
 #include "mount.h"
 #include "size.h"
@@ -128,6 +129,10 @@ Napi::Value ChangesJs(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::string& encoded) { return Napi::String::New(env, encoded); });
 }
 
+Napi::Value DiffReaderJs(const Napi::CallbackInfo& info) {
+  return DiffReaderWrap::New(info.Env(), StringArg(info, 0, "root"));
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   SetConstant(c, "MS_RDONLY", MS_RDONLY);
@@ -161,6 +166,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("treeSize", Napi::Function::New(env, TreeSizeJs, "treeSize"));
   exports.Set("changes", Napi::Function::New(env, ChangesJs, "changes"));
   CancelToken::Register(env, exports);
+  DiffReaderWrap::Register(env);
+  exports.Set("diffReader", Napi::Function::New(env, DiffReaderJs, "diffReader"));
   exports.Set("constants", Constants(env));
   return exports;
 }

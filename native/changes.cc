@@ -65,41 +65,12 @@ class ChangesWalk {
   };
 
   Status EnterDir(int fd, const std::string& path, std::vector<DirEntry>* entries) {
-    Status s = OrderAsAufs(fd, path, entries);
+    Status s = OrderAsAufs(fd, JoinPath(root_, path), entries);
     if (!s.ok()) return s;
     // The overlay form of an opaque marker: met where .wh..wh..opq would sort.
     next_.opaque_xattr = HasOpaqueXattr(fd);
     next_.parents.ExpectLookups(entries->size());
     dirs_.push_back(std::move(next_));
-    return Status::Ok();
-  }
-
-  // Sorts an overlay whiteout X where its aufs form .wh.X sorts, so that a
-  // mounted layer lists its changes in the order it will once unmounted.
-  Status OrderAsAufs(int fd, const std::string& path, std::vector<DirEntry>* entries) const {
-    std::vector<std::string> keys;
-    for (size_t i = 0; i < entries->size(); ++i) {
-      const DirEntry& e = (*entries)[i];
-      if (e.type != DT_CHR && e.type != DT_UNKNOWN) continue;
-      struct stat st;
-      if (fstatat(fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) continue;  // the walk skips it too
-        return Status::FromErrno("lstat", JoinPath(JoinPath(root_, path), e.name));
-      }
-      if (!IsOverlayWhiteout(st)) continue;
-      if (keys.empty()) {
-        for (const DirEntry& other : *entries) keys.push_back(other.name);
-      }
-      keys[i] = kWhiteoutPrefix + e.name;
-    }
-    if (keys.empty()) return Status::Ok();
-    std::vector<size_t> order(entries->size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-    std::vector<DirEntry> sorted;
-    sorted.reserve(order.size());
-    for (size_t i : order) sorted.push_back(std::move((*entries)[i]));
-    entries->swap(sorted);
     return Status::Ok();
   }
 

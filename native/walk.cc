@@ -5,9 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <vector>
+#include <utility>
 
-#include "dir_reader.h"
 #include "layer_root.h"
 
 namespace aufs {
@@ -15,86 +14,116 @@ namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
-class Walker {
- public:
-  Walker(const std::string& root, const WalkVisitor& visit, const WalkOptions& options)
-      : root_(root), visit_(visit), options_(options) {}
+}  // namespace
 
-  Status Run() {
-    int fd = OpenLayerRoot(root_);
-    if (fd < 0) return Status::FromErrno("open", root_);
-    struct stat st;
-    Status s = fstat(fd, &st) == 0 ? WalkDir(fd, st.st_dev, "", 1) : Status::FromErrno("fstat", root_);
+TreeWalker::TreeWalker(std::string root, WalkOptions options)
+    : root_(std::move(root)), options_(std::move(options)) {}
+
+TreeWalker::~TreeWalker() {
+  for (const Frame& frame : stack_) close(frame.fd);
+}
+
+bool TreeWalker::Cancelled() const {
+  return options_.cancelled != nullptr && options_.cancelled->load(std::memory_order_relaxed);
+}
+
+Status TreeWalker::Open() {
+  int fd = OpenLayerRoot(root_);
+  if (fd < 0) return Status::FromErrno("open", root_);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    Status s = Status::FromErrno("fstat", root_);
     close(fd);
     return s;
   }
+  dev_ = st.st_dev;
+  return Enter(fd, "", 1);
+}
 
- private:
-  bool Cancelled() const {
-    return options_.cancelled != nullptr && options_.cancelled->load(std::memory_order_relaxed);
+// Takes ownership of `fd` and makes its directory the one being listed.
+Status TreeWalker::Enter(int fd, std::string path, int depth) {
+  std::vector<DirEntry> entries;
+  Status s = ReadDirEntries(fd, JoinPath(root_, path), &entries);
+  if (!s.ok()) {
+    close(fd);
+    return s;
   }
-
-  // Fills `st` from an lstat, or from the entry's type alone when the visitor
-  // asked for no more; false with errno set when the lstat failed.
-  bool Lstat(int fd, const DirEntry& e, struct stat* st) const {
-    const bool known = e.type != DT_UNKNOWN && e.type != DT_DIR && e.type < 32;
-    if (known && (options_.skip_lstat & (1u << e.type)) != 0) {
-      *st = {};
-      st->st_mode = DTTOIF(e.type);
-      return true;
-    }
-    return fstatat(fd, e.name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0;
+  std::sort(entries.begin(), entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  if (options_.enter_dir) s = options_.enter_dir(fd, path, &entries);
+  if (!s.ok()) {
+    close(fd);
+    return s;
   }
+  stack_.push_back(Frame{fd, std::move(path), depth, std::move(entries), 0});
+  return Status::Ok();
+}
 
-  Status WalkDir(int fd, dev_t dev, const std::string& prefix, int depth) {
-    std::vector<DirEntry> entries;
-    Status s = ReadDirEntries(fd, JoinPath(root_, prefix), &entries);
+// Fills `st` from an lstat, or from the entry's type alone when the visitor
+// asked for no more; false with errno set when the lstat failed.
+bool TreeWalker::Lstat(int fd, const DirEntry& e, struct stat* st) const {
+  const bool known = e.type != DT_UNKNOWN && e.type != DT_DIR && e.type < 32;
+  if (known && (options_.skip_lstat & (1u << e.type)) != 0) {
+    *st = {};
+    st->st_mode = DTTOIF(e.type);
+    return true;
+  }
+  return fstatat(fd, e.name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+Status TreeWalker::EnterCurrent() {
+  int child = openat(entry_.parent_fd, entry_.name.c_str(), kDirFlags);
+  if (child < 0) {
+    // Vanished, or replaced by a non-directory since the lstat.
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return Status::Ok();
+    return Status::FromErrno("open", JoinPath(root_, entry_.path));
+  }
+  return Enter(child, entry_.path, entry_.depth + 1);
+}
+
+Status TreeWalker::Next(const WalkEntry** entry) {
+  *entry = nullptr;
+  if (descend_) {
+    descend_ = false;
+    Status s = EnterCurrent();
     if (!s.ok()) return s;
-    std::sort(entries.begin(), entries.end(),
-              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-    if (options_.enter_dir) {
-      s = options_.enter_dir(fd, prefix, &entries);
-      if (!s.ok()) return s;
+  }
+  while (!stack_.empty()) {
+    Frame& frame = stack_.back();
+    if (frame.next == frame.entries.size()) {
+      close(frame.fd);
+      stack_.pop_back();
+      continue;
     }
-    WalkEntry entry;
-    entry.parent_fd = fd;
-    entry.depth = depth;
-    for (const DirEntry& e : entries) {
-      if (Cancelled()) return AbortedStatus();
-      entry.name = e.name;
-      entry.path = prefix.empty() ? e.name : prefix + "/" + e.name;
-      if (!Lstat(fd, e, &entry.st)) {
-        if (errno == ENOENT) continue;
-        return Status::FromErrno("lstat", JoinPath(root_, entry.path));
-      }
-      Descend descend = Descend::kYes;
-      s = visit_(entry, &descend);
-      if (!s.ok()) return s;
-      if (!S_ISDIR(entry.st.st_mode) || descend == Descend::kNo || entry.st.st_dev != dev) continue;
-      int child = openat(fd, e.name.c_str(), kDirFlags);
-      if (child < 0) {
-        // Vanished, or replaced by a non-directory since the lstat.
-        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;
-        return Status::FromErrno("open", JoinPath(root_, entry.path));
-      }
-      s = WalkDir(child, dev, entry.path, depth + 1);
-      close(child);
-      if (!s.ok()) return s;
+    if (Cancelled()) return AbortedStatus();
+    const DirEntry& e = frame.entries[frame.next++];
+    entry_.parent_fd = frame.fd;
+    entry_.depth = frame.depth;
+    entry_.name = e.name;
+    entry_.path = frame.path.empty() ? e.name : frame.path + "/" + e.name;
+    if (!Lstat(frame.fd, e, &entry_.st)) {
+      if (errno == ENOENT) continue;
+      return Status::FromErrno("lstat", JoinPath(root_, entry_.path));
     }
+    descend_ = S_ISDIR(entry_.st.st_mode) && entry_.st.st_dev == dev_;
+    *entry = &entry_;
     return Status::Ok();
   }
-
-  const std::string& root_;
-  const WalkVisitor& visit_;
-  const WalkOptions& options_;
-};
-
-}  // namespace
+  return Status::Ok();
+}
 
 Status AbortedStatus() { return Status::Custom("ABORT_ERR", "The operation was aborted"); }
 
 Status WalkTree(const std::string& root, const WalkVisitor& visit, const WalkOptions& options) {
-  return Walker(root, visit, options).Run();
+  TreeWalker walker(root, options);
+  Status s = walker.Open();
+  const WalkEntry* entry = nullptr;
+  while (s.ok() && (s = walker.Next(&entry)).ok() && entry != nullptr) {
+    Descend descend = Descend::kYes;
+    s = visit(*entry, &descend);
+    if (descend == Descend::kNo) walker.SkipChildren();
+  }
+  return s;
 }
 
 }  // namespace aufs

@@ -48,6 +48,49 @@ struct WalkOptions {
   uint32_t skip_lstat = 0;
 };
 
+// The walk as a cursor, one entry per Next(), for callers that stop between
+// entries and resume later: the directories on the way down stay open (and
+// are closed by the destructor).
+class TreeWalker {
+ public:
+  TreeWalker(std::string root, WalkOptions options);
+  ~TreeWalker();
+  TreeWalker(const TreeWalker&) = delete;
+  TreeWalker& operator=(const TreeWalker&) = delete;
+
+  // Opens the root (which is not itself an entry); call once, before Next().
+  Status Open();
+  // Moves to the next entry, entering the directory returned last unless
+  // SkipChildren() was called for it. `*entry` stays valid until the next
+  // call; it is nullptr once the walk is over.
+  Status Next(const WalkEntry** entry);
+  void SkipChildren() { descend_ = false; }
+  // Whether the next Next() enters the directory returned last (false for
+  // other mounts, non-directories and skipped directories).
+  bool WillDescend() const { return descend_; }
+
+ private:
+  struct Frame {
+    int fd;
+    std::string path;  // of the directory, relative to the root
+    int depth;         // of its entries
+    std::vector<DirEntry> entries;
+    size_t next;
+  };
+
+  bool Cancelled() const;
+  bool Lstat(int fd, const DirEntry& e, struct stat* st) const;
+  Status Enter(int fd, std::string path, int depth);
+  Status EnterCurrent();
+
+  const std::string root_;
+  const WalkOptions options_;
+  dev_t dev_ = 0;
+  std::vector<Frame> stack_;
+  WalkEntry entry_{};
+  bool descend_ = false;
+};
+
 // Walks below `root` (the root itself is not visited).
 Status WalkTree(const std::string& root, const WalkVisitor& visit,
                 const WalkOptions& options = WalkOptions());

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "dir_reader.h"
 #include "status.h"
 
 namespace aufs {
@@ -16,9 +18,11 @@ extern const char kOpaqueMarker[];     // ".wh..wh..opq"
 
 extern const char kMetaPrefix[];       // ".wh..wh.": aufs's own names
 
-// aufs's bookkeeping at the top of a branch (".wh..wh.aufs", ".wh..wh.plnk",
-// ".wh..wh.orph"): never part of a layer's changes. `depth` is 1 at the top.
-bool IsAufsBookkeeping(const std::string& name, int depth);
+// An overlay whiteout in aufs form is an empty file, read-only for everybody
+// as aufs makes them, with the owner and mtime of its origin: the whiteout
+// device, or the opaque directory for an opaque marker. So a layer's archive
+// reads the same before and after the conversion.
+constexpr mode_t kWhiteoutMode = 0444;
 
 // Top-level names that diff() leaves out of a layer tar: every ".wh..wh.*"
 // except an opaque marker.
@@ -30,9 +34,17 @@ bool IsOverlayWhiteout(const struct stat& st);
 // True when the directory open at `fd` carries an overlay "opaque" xattr.
 bool HasOpaqueXattr(int fd);
 
+// Orders a directory's entries, given in name order, by their aufs names: an
+// overlay whiteout X sorts as ".wh.X", just after a real ".wh.X" (which wins
+// where both exist, as in the conversion). So a mounted layer is listed and
+// archived in the order it will have once unmounted. `dir` names the
+// directory open at `fd` in errors.
+Status OrderAsAufs(int fd, const std::string& dir, std::vector<DirEntry>* entries);
+
 // Rewrites every overlay whiteout below `dir` as an aufs `.wh.NAME` file and
 // every opaque xattr as a `.wh..wh..opq` file, so that the layer is in aufs
-// format again. Does not cross into other mounts. `converted` counts rewrites.
+// format again (see kWhiteoutMode; directories keep their times). Does not
+// cross into other mounts. `converted` counts rewrites.
 Status ConvertOverlayWhiteouts(const std::string& dir, uint64_t* converted);
 
 }  // namespace aufs

@@ -1,8 +1,10 @@
 // The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 import { withCancelToken, type AbortOptions } from './abort';
+import { diffStream } from './archive/diff';
 import { layerChanges, type Change } from './changes';
 import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
@@ -180,6 +182,25 @@ export class Driver {
    */
   async changes(id: string, _parent?: string, options: AbortOptions = {}): Promise<Change[]> {
     return layerChanges(this.#layout, checkId(id), options);
+  }
+
+  /**
+   * The layer's own files (not its parents') as an uncompressed tar, in
+   * Docker's aufs form: whiteouts included, aufs bookkeeping left out, and
+   * whiteouts of a mount program still mounted written in aufs form. Aborting
+   * `options.signal` destroys the stream with an AbortError. The stream fails
+   * with ERR_FILE_CHANGED when a file shrinks while it is read, and with
+   * ERR_ARCHIVE_LIMIT for a device number its headers cannot hold. `parent`
+   * is accepted for API compatibility only.
+   */
+  async diff(id: string, _parent?: string, options: AbortOptions = {}): Promise<Readable> {
+    const dir = this.#layout.diffPath(id);
+    try {
+      return await diffStream(dir, options.signal);
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+      throw err;
+    }
   }
 
   async #makeLayerDirs(id: string): Promise<void> {

@@ -13,7 +13,9 @@ export type DriverErrorCode =
   | 'ERR_MOUNT_OPTIONS'
   | 'ERR_MOUNT_PROGRAM'
   | 'ERR_CLEANUP'
-  | 'ERR_BAD_METADATA';
+  | 'ERR_BAD_METADATA'
+  | 'ERR_FILE_CHANGED'
+  | 'ERR_ARCHIVE_LIMIT';
 
 export class DriverError extends Error {
   readonly code: DriverErrorCode;

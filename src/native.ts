@@ -30,6 +30,22 @@ export interface CancelToken {
 }
 
 /**
+ * A layer's tar entries in archive order, gathered on the thread pool. The
+ * batch layout is described in src/archive/batch.ts.
+ */
+export interface DiffReader {
+  /** Opens the layer directory; rejects like fs (ENOENT...) when it cannot. */
+  open(): Promise<void>;
+  /**
+   * The next batch of records, or null after the last. One call at a time.
+   * The file descriptors in a batch are the caller's to close.
+   */
+  next(): Promise<Buffer | null>;
+  /** Stops a running next() and closes the directories the walk holds open. */
+  close(): void;
+}
+
+/**
  * The addon's exports. Every function runs its syscalls on the libuv thread
  * pool and rejects with an Error shaped like Node's fs errors.
  */
@@ -52,6 +68,8 @@ export interface NativeBinding {
    * and a NUL (see src/changes.ts).
    */
   changes(root: string, parents: readonly string[], token?: CancelToken): Promise<string>;
+  /** A reader of the tar entries of the layer directory `root`. */
+  diffReader(root: string): DiffReader;
   readonly CancelToken: new () => CancelToken;
   readonly constants: NativeConstants;
 }
