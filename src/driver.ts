@@ -12,9 +12,9 @@ import { Layout } from './layout';
 import { KeyedMutex } from './locks';
 import { migrateLegacyRoot, type SetupInit } from './migrate';
 import type { UnionMounter } from './mounter';
-import { native } from './native';
+import { native, type MountSetup } from './native';
 import { backingFsName } from './fsMagic';
-import { unmount } from './unmount';
+import { unmountIfMounted } from './unmount';
 
 const LAYER_DIR_MODE = 0o755;
 const WORK_DIR_MODE = 0o700;
@@ -89,15 +89,17 @@ export class Driver {
   async get(id: string, mountLabel?: string): Promise<string> {
     checkId(id);
     return this.#locks.run(id, async () => {
-      const parents = await this.#layout.readParents(id);
       const count = this.#refs.get(id) ?? 0;
+      // The first get() mounts: its checks ride on the trip that reads the parents.
+      const setup = count === 0 ? this.#mountSetup(id) : undefined;
+      const { parents, mountType } = await this.#layout.readParentsForMount(id, setup);
       // A layer without parents is never mounted: its files are the whole view.
       if (parents.length === 0) {
         this.#refs.set(id, count + 1);
         return this.#layout.diffPath(id);
       }
       const target = this.#layout.mountPath(id);
-      if (count === 0) await this.#mount(id, parents, mountLabel);
+      if (count === 0) await this.#mount(id, parents, mountType, mountLabel);
       this.#refs.set(id, count + 1);
       return target;
     });
@@ -203,22 +205,35 @@ export class Driver {
     }
   }
 
-  async #makeLayerDirs(id: string): Promise<void> {
-    await mkdir(this.#layout.mountPath(id), { mode: LAYER_DIR_MODE, recursive: true });
-    await mkdir(this.#layout.diffPath(id), { mode: LAYER_DIR_MODE, recursive: true });
-    if (this.#mounter.needsWorkDir) {
-      await mkdir(this.#layout.workPath(id), { mode: WORK_DIR_MODE, recursive: true });
-    }
+  /** The directories a layer has, with their modes. */
+  #layerDirs(id: string): MountSetup['dirs'] {
+    const dirs = [
+      { path: this.#layout.mountPath(id), mode: LAYER_DIR_MODE },
+      { path: this.#layout.diffPath(id), mode: LAYER_DIR_MODE },
+    ];
+    if (this.#mounter.needsWorkDir) dirs.push({ path: this.#layout.workPath(id), mode: WORK_DIR_MODE });
+    return dirs;
   }
 
-  async #mount(id: string, parents: readonly string[], label: string | undefined): Promise<void> {
+  async #makeLayerDirs(id: string): Promise<void> {
+    for (const { path: dir, mode } of this.#layerDirs(id)) await mkdir(dir, { mode, recursive: true });
+  }
+
+  /**
+   * What mounting `id` needs before the mount: its parents checked, and its
+   * directories made, since layers from a Docker root, or made without a
+   * mount program, lack some.
+   */
+  #mountSetup(id: string): MountSetup {
+    return { dirs: this.#layerDirs(id), mountPoint: this.#layout.mountPath(id) };
+  }
+
+  /** `mountType`: what is mounted on the layer's mount point now. */
+  async #mount(id: string, parents: readonly string[], mountType: number, label: string | undefined): Promise<void> {
     const lowers = parents.map((parent) => this.#layout.diffPath(parent));
-    await this.#assertParentsPresent(id, parents);
-    // Layers from a Docker root, or made without a mount program, lack these.
-    await this.#makeLayerDirs(id);
     // A mount nobody counts was finished by a mount program after its caller
     // died; it may be dead too (ENOTCONN), so start from a clean mount point.
-    await this.#unmountLayer(id, { restoreAufsForm: true });
+    if (mountType === this.#mounter.magic) await this.#unmountLayer(id, { restoreAufsForm: true });
     await this.#mounter.mount({
       target: this.#layout.mountPath(id),
       upper: this.#layout.diffPath(id),
@@ -228,30 +243,8 @@ export class Driver {
     });
   }
 
-  async #assertParentsPresent(id: string, parents: readonly string[]): Promise<void> {
-    const present = await Promise.all(parents.map((parent) => this.#layout.exists(parent)));
-    const missing = parents.find((_, i) => !present[i]);
-    if (missing !== undefined) {
-      throw new DriverError(
-        'ERR_CORRUPT_LAYER',
-        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(missing)}, which does not exist`,
-        this.#layout.layerFile(id),
-      );
-    }
-  }
-
-  async #isMounted(id: string): Promise<boolean> {
-    try {
-      return (await native.mountType(this.#layout.mountPath(id))) === this.#mounter.magic;
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT')) return false;
-      throw err;
-    }
-  }
-
   async #unmountLayer(id: string, { restoreAufsForm }: { restoreAufsForm: boolean }): Promise<void> {
-    if (!(await this.#isMounted(id))) return;
-    await unmount(this.#layout.mountPath(id));
+    if (!(await unmountIfMounted(this.#layout.mountPath(id), this.#mounter.magic))) return;
     if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.diffPath(id));
   }
 }

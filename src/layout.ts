@@ -3,12 +3,12 @@
 //   diff/ID    the layer's own files
 //   mnt/ID     where the union is mounted
 // plus work/ID, the mount program's scratch directory, outside diff/.
-import { lstat, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DriverError, isErrorCode, layerNotFound } from './errors';
 import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
-import { native } from './native';
+import { native, type LayerMountState, type MountSetup } from './native';
 
 export const LAYOUT_DIRS = ['mnt', 'diff', 'layers'] as const;
 
@@ -55,31 +55,33 @@ export class Layout {
 
   /** Ancestors of `id`, nearest first. ERR_LAYER_NOT_FOUND when `id` has no layers file. */
   async readParents(id: string): Promise<string[]> {
+    return (await this.readParentsForMount(id)).parents;
+  }
+
+  /**
+   * readParents(), and with `setup` what mounting the layer needs, in the
+   * same trip to the addon: ERR_CORRUPT_LAYER when a parent does not exist,
+   * else the layer's directories made and the type of what is mounted on its
+   * mount point (0 for nothing).
+   */
+  async readParentsForMount(id: string, setup?: MountSetup): Promise<{ parents: string[]; mountType: number }> {
     const file = this.layerFile(id);
-    let text: string;
+    let state: LayerMountState;
     try {
-      text = await readFile(file, 'utf8');
+      state = await native.checkLayerMount(file, this.layersDir, setup);
     } catch (err) {
-      if (isErrorCode(err, 'ENOENT')) {
-        throw layerNotFound(id, file);
-      }
+      if (isErrorCode(err, 'ENOENT') && err.path === file) throw layerNotFound(id, file);
       throw err;
     }
-    // Docker skipped empty lines when reading these files; so do we.
-    const parents = text.split('\n').filter((line) => line !== '');
-    const seen = new Set<string>([id]);
-    parents.forEach((parent, index) => {
-      const problem = idProblem(parent) ?? (seen.has(parent) ? 'appears twice in the chain' : undefined);
-      if (problem !== undefined) {
-        throw new DriverError(
-          'ERR_CORRUPT_LAYER',
-          `corrupt layers file: line ${index + 1} (${JSON.stringify(parent)}) ${problem}`,
-          file,
-        );
-      }
-      seen.add(parent);
-    });
-    return parents;
+    const parents = parseParents(id, file, state.chain);
+    if (state.missingParent !== '') {
+      throw new DriverError(
+        'ERR_CORRUPT_LAYER',
+        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(state.missingParent)}, which does not exist`,
+        file,
+      );
+    }
+    return { parents, mountType: state.mountType };
   }
 
   /**
@@ -164,6 +166,25 @@ export class Layout {
       }
     }
   }
+}
+
+/** The parents a layers file lists, checked as ids: ERR_CORRUPT_LAYER when one cannot be. */
+function parseParents(id: string, file: string, text: string): string[] {
+  // Docker skipped empty lines when reading these files; so do we.
+  const parents = text.split('\n').filter((line) => line !== '');
+  const seen = new Set<string>([id]);
+  parents.forEach((parent, index) => {
+    const problem = idProblem(parent) ?? (seen.has(parent) ? 'appears twice in the chain' : undefined);
+    if (problem !== undefined) {
+      throw new DriverError(
+        'ERR_CORRUPT_LAYER',
+        `corrupt layers file: line ${index + 1} (${JSON.stringify(parent)}) ${problem}`,
+        file,
+      );
+    }
+    seen.add(parent);
+  });
+  return parents;
 }
 
 async function readdirIfExists(dir: string): Promise<string[]> {
