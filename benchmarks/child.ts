@@ -90,6 +90,16 @@ async function prepare(job: NodeJob): Promise<Operation> {
   }
 }
 
+let reported = false;
+
+// An operation whose promise is left pending with nothing more to wait for
+// lets the process exit quietly: say so rather than report nothing.
+process.on('exit', (code) => {
+  if (reported || code !== 0) return;
+  process.stderr.write('the operation stalled: its promise never settled\n');
+  process.exitCode = 1;
+});
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as NodeJob;
   const operation = await prepare(job);
@@ -107,6 +117,7 @@ async function main(): Promise<void> {
     detail,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
+  reported = true;
 }
 
 main().catch((err: unknown) => {

@@ -35,6 +35,9 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+// A run that takes longer is stuck (node-tar reading a device node, say).
+const RUN_TIMEOUT_MS = 10 * 60_000;
+
 function collect(output: NodeJS.ReadableStream | null): () => string {
   let text = '';
   output?.setEncoding('utf8');
@@ -45,7 +48,7 @@ function collect(output: NodeJS.ReadableStream | null): () => string {
 /** Runs `program` to its end; resolves to the last line of its stdout. */
 function lastLine(program: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: RUN_TIMEOUT_MS });
     const stdout = collect(child.stdout);
     const stderr = collect(child.stderr);
     child.on('error', reject);
