@@ -18,7 +18,7 @@ export interface Toolchain {
   bin: Record<CProgram, string>;
   /** The Node contenders' entry point. */
   child: string;
-  /** The environment children run in: the addon this checkout built. */
+  /** The environment children run in: the addon this checkout built, unless another is named. */
   env: NodeJS.ProcessEnv;
 }
 
@@ -36,7 +36,8 @@ export function buildToolchain(scratch: string): Toolchain {
   const jsDir = path.join(scratch, 'js');
   rmSync(jsDir, { recursive: true, force: true });
   for (const dir of CHILD_SOURCES) transpileTree(path.join(REPO, dir), path.join(jsDir, dir));
-  const addon = (load as unknown as { path(dir: string): string }).path(REPO);
+  // An addon named in the environment (the sanitizer build) is the one measured.
+  const addon = process.env.AUFS_GRAPHDRIVER_NATIVE ?? (load as unknown as { path(dir: string): string }).path(REPO);
   return {
     bin,
     child: path.join(jsDir, 'benchmarks', 'child.js'),
