@@ -33,11 +33,9 @@ type Operation = () => Promise<number | undefined>;
 
 async function openDriver(impl: DriverImpl, root: string, mount: MountPath = 'program'): Promise<LayerDriver> {
   if (impl === 'shell-out') return new ShellDriver(root, mount);
-  // Until Driver.applyDiff lands from its branch.
-  const candidate = (driver: Driver): LayerDriver => driver as unknown as LayerDriver;
-  if (mount === 'program') return candidate(await init(root, PROGRAM_OPTIONS));
+  if (mount === 'program') return init(root, PROGRAM_OPTIONS);
   const layout = new Layout(root);
-  return candidate(new Driver(layout, new BindMounter(await native.statfsType(layout.diffDir))));
+  return new Driver(layout, new BindMounter(await native.statfsType(layout.diffDir)));
 }
 
 async function countBytes(stream: AsyncIterable<Uint8Array>): Promise<number> {

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "changes.h"
+#include "js_args.h"
 #include "js_cancel.h"
 #include "js_diff_reader.h"
+#include "js_layer_writer.h"
 #include "js_task.h"
 #include "layer_mount.h"
 #include "mount.h"
@@ -21,38 +23,6 @@
 
 namespace aufs {
 namespace {
-
-std::string StringValue(const Napi::Value& value, const std::string& name) {
-  if (!value.IsString()) throw Napi::TypeError::New(value.Env(), name + " must be a string");
-  std::string s = value.As<Napi::String>().Utf8Value();
-  if (s.find('\0') != std::string::npos) {
-    throw Napi::TypeError::New(value.Env(), name + " must not contain NUL bytes");
-  }
-  return s;
-}
-
-std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return StringValue(info[i], name);
-}
-
-std::vector<std::string> StringArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsArray()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array");
-  }
-  Napi::Array array = info[i].As<Napi::Array>();
-  std::vector<std::string> values;
-  for (uint32_t k = 0; k < array.Length(); ++k) {
-    values.push_back(StringValue(array.Get(k), std::string(name) + "[" + std::to_string(k) + "]"));
-  }
-  return values;
-}
-
-int64_t IntegerArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Int64Value();
-}
 
 template <typename T>
 Napi::Value NumberResult(Napi::Env env, T& value) {
@@ -219,6 +189,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   CancelToken::Register(env, exports);
   DiffReaderWrap::Register(env);
   exports.Set("diffReader", Napi::Function::New(env, DiffReaderJs, "diffReader"));
+  LayerWriter::Register(env, exports);
   exports.Set("constants", Constants(env));
   return exports;
 }

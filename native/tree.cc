@@ -58,20 +58,24 @@ Status EmptyDir(int fd, dev_t dev, const std::string& path) {
 
 }  // namespace
 
-Status RemoveTree(const std::string& path) {
+Status RemoveTreeAt(int dirfd, const std::string& name, const std::string& path) {
   struct stat st;
-  if (lstat(path.c_str(), &st) != 0) return Status::FromErrno("lstat", path);
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Status::FromErrno("lstat", path);
+  }
   if (!S_ISDIR(st.st_mode)) {
-    if (unlink(path.c_str()) != 0) return Status::FromErrno("unlink", path);
+    if (unlinkat(dirfd, name.c_str(), 0) != 0) return Status::FromErrno("unlink", path);
     return Status::Ok();
   }
-  int fd = open(path.c_str(), kDirFlags);
+  int fd = openat(dirfd, name.c_str(), kDirFlags);
   if (fd < 0) return Status::FromErrno("open", path);
   Status s = EmptyDir(fd, st.st_dev, path);
   close(fd);
   if (!s.ok()) return s;
-  if (rmdir(path.c_str()) != 0) return Status::FromErrno("rmdir", path);
+  if (unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0) return Status::FromErrno("rmdir", path);
   return Status::Ok();
 }
+
+Status RemoveTree(const std::string& path) { return RemoveTreeAt(AT_FDCWD, path, path); }
 
 }  // namespace aufs

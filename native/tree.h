@@ -14,4 +14,8 @@ namespace aufs {
 // itself is returned to the caller, who usually treats it as done.
 Status RemoveTree(const std::string& path);
 
+// The same for the entry `name` of the directory open at `dirfd`; `path`
+// names it in errors.
+Status RemoveTreeAt(int dirfd, const std::string& name, const std::string& path);
+
 }  // namespace aufs

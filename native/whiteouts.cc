@@ -152,6 +152,13 @@ bool IsOverlayWhiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
 }
 
+bool IsOverlayXattr(const std::string& name) {
+  for (const char* prefix : {"trusted.overlay.", "user.overlay.", "user.fuseoverlayfs."}) {
+    if (name.compare(0, strlen(prefix), prefix) == 0) return true;
+  }
+  return false;
+}
+
 bool HasOpaqueXattr(int fd) {
   // One flistxattr answers for the common directory without any attribute,
   // where asking for each name would take a syscall per name.

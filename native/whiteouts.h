@@ -31,6 +31,10 @@ bool IsExcludedFromDiff(const std::string& name, int depth);
 // An overlay whiteout is a character device with device number 0/0.
 bool IsOverlayWhiteout(const struct stat& st);
 
+// Extended attributes in which overlay implementations keep their own state
+// (opaque, whiteout, redirect, origin...): a layer in aufs form has none.
+bool IsOverlayXattr(const std::string& name);
+
 // True when the directory open at `fd` carries an overlay "opaque" xattr.
 bool HasOpaqueXattr(int fd);
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { withCancelToken, type AbortOptions } from './abort';
+import { applyTar, type TarSource } from './archive/apply';
 import { diffStream } from './archive/diff';
 import { layerChanges, type Change } from './changes';
 import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
@@ -54,6 +55,20 @@ export class Driver {
 
   async exists(id: string): Promise<boolean> {
     return this.#layout.exists(checkId(id));
+  }
+
+  /** Ids of every layer under the root, in no particular order. */
+  async layers(): Promise<string[]> {
+    return this.#layout.layerIds();
+  }
+
+  /**
+   * Ancestors of `id` as its `layers/ID` file lists them, nearest first: []
+   * for a base layer. ERR_LAYER_NOT_FOUND for an unknown id, ERR_CORRUPT_LAYER
+   * for a file naming an invalid id.
+   */
+  async parents(id: string): Promise<string[]> {
+    return this.#layout.readParents(checkId(id));
   }
 
   async create(id: string, parent?: string): Promise<void> {
@@ -203,6 +218,27 @@ export class Driver {
       if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
       throw err;
     }
+  }
+
+  /**
+   * Extracts the layer tar `diff` (plain or gzip) into the layer's own
+   * directory, verbatim: aufs whiteouts stay files. Resolves to what
+   * diffSize() would. An entry that would reach outside the layer fails it
+   * with ERR_TAR_BREAKOUT; a failed or aborted apply leaves the layer for
+   * remove(). `parent` is accepted for API compatibility only.
+   */
+  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options: AbortOptions = {}): Promise<number> {
+    checkId(id);
+    return this.#locks.run(id, async () => {
+      if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
+      const dir = this.#layout.diffPath(id);
+      try {
+        return await applyTar(dir, diff, { signal: options.signal });
+      } catch (err) {
+        if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+        throw err;
+      }
+    });
   }
 
   /** The directories a layer has, with their modes. */

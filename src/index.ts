@@ -4,6 +4,7 @@ import { native, type NativeConstants } from './native';
 
 export { ChangeKind, formatChange, type Change } from './changes';
 export { Driver } from './driver';
+export type { TarSource } from './archive/apply';
 export { init, type DriverOptions } from './init';
 export { unmount } from './unmount';
 export type { SetupInit } from './migrate';

@@ -29,6 +29,33 @@ export interface CancelToken {
   cancel(): void;
 }
 
+/** How a LayerWriter resolves paths inside the layer. */
+export interface LayerWriterOptions {
+  /**
+   * 'openat2' (default): one openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+   * per lookup where the kernel has it, else one openat(O_NOFOLLOW) per
+   * component; 'components': always the latter.
+   */
+  resolve?: 'openat2' | 'components';
+}
+
+/** Extracts a layer tar into a layer directory, chunk by chunk, off the event loop. */
+export interface LayerWriter {
+  /** Parses and extracts the next bytes of the tar, in order. The chunks must not change until this settles. */
+  write(chunks: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Parses and extracts the tar read from the open file `fd`, `length` bytes
+   * (-1: to end of file) from `offset` (-1: its current position), with no
+   * JavaScript in the loop. Resolves to false, having read nothing, unless
+   * `fd` is a regular file holding a plain (not gzip) tar there.
+   */
+  writeFile(fd: number, offset: number, length: number): Promise<boolean>;
+  /** Ends the tar (rejects if it was cut short), sets directory times, resolves to the layer's treeSize. */
+  finish(): Promise<number>;
+  /** Releases the writer's descriptors after a failure; what was extracted stays. */
+  close(): Promise<void>;
+}
+
 /**
  * A layer's tar entries in archive order, gathered on the thread pool. The
  * batch layout is described in src/archive/batch.ts.
@@ -95,6 +122,7 @@ export interface NativeBinding {
   /** A reader of the tar entries of the layer directory `root`. */
   diffReader(root: string): DiffReader;
   readonly CancelToken: new () => CancelToken;
+  readonly LayerWriter: new (dir: string, token?: CancelToken, options?: LayerWriterOptions) => LayerWriter;
   readonly constants: NativeConstants;
 }
 

@@ -93,6 +93,10 @@ describe('installing the packed package', function () {
     writeFileSync(path.join(dir, 'use.mjs'), ESM_SCRIPT);
     expect(execFileSync('node', ['use.js'], options)).to.include(path.join(dir, 'node_modules', 'aufs-graphdriver'));
     expect(execFileSync('node', ['use.mjs'], options)).to.include('esm ok');
+    // The bin, linked by npm, runs through its #! line.
+    const bin = path.join(dir, 'node_modules', '.bin', 'aufs-graphdriver');
+    expect(execFileSync(bin, ['--help'], options)).to.match(/^Usage: aufs-graphdriver /);
+    expect(execFileSync(bin, ['demo', '-o', 'aufs.mount_program=/usr/bin/fuse-overlayfs'], options)).to.include('remove child, base');
     return path.join(dir, 'node_modules', 'aufs-graphdriver');
   }
 

@@ -4,26 +4,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSy
 import path from 'node:path';
 
 import { formatChange, type Driver } from '../src';
-import { describeTree, mountsUnder, programDriver, scratchDir, writeTree, rejection } from './helpers/fixtures';
-
-/** A Docker < 0.7 root: two images (child on base), one container on the child. */
-function buildLegacyRoot(legacy: string): void {
-  writeTree(legacy, {
-    repositories: '{"Repositories":{}}',
-    'graph/base/json': JSON.stringify({ id: 'base', comment: 'the base' }),
-    'graph/base/layer/etc/hostname': 'base',
-    'graph/base/layer/bin/sh': 'sh',
-    'graph/child/json': JSON.stringify({ id: 'child', parent: 'base' }),
-    'graph/child/layer/etc/.wh.hostname': '',
-    'graph/child/layer/app': 'app',
-    'graph/_tmp/': '',
-    'containers/c1/config.json': JSON.stringify({ ID: 'c1', Image: 'child' }),
-    'containers/c1/rw/app': 'changed by c1',
-    'containers/c1/rw/tmp/log': 'log',
-    'containers/stopped-without-rw/config.json': JSON.stringify({ Image: 'child' }),
-  });
-}
-
+import { buildLegacyRoot, describeTree, mountsUnder, programDriver, scratchDir, writeTree, rejection } from './helpers/fixtures';
 
 describe('migrate from a Docker < 0.7 root', () => {
   let scratch: ReturnType<typeof scratchDir>;

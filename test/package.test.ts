@@ -11,7 +11,7 @@ describe('the npm package', () => {
       execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }),
     ) as Array<{ files: Array<{ path: string }> }>;
     const files = new Set(report.files.map((f) => f.path));
-    for (const file of ['package.json', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/driver.js', 'dist/driver.d.ts']) {
+    for (const file of ['package.json', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/driver.js', 'dist/driver.d.ts', 'dist/cli.js']) {
       expect(files, file).to.include(file);
     }
     const nativeSources = readdirSync(path.join(ROOT, 'native')).map((name) => `native/${name}`);

@@ -52,6 +52,24 @@ export function writeTree(root: string, files: Record<string, string>): void {
   }
 }
 
+/** A Docker < 0.7 root: two images (child on base), one container on the child. */
+export function buildLegacyRoot(legacy: string): void {
+  writeTree(legacy, {
+    repositories: '{"Repositories":{}}',
+    'graph/base/json': JSON.stringify({ id: 'base', comment: 'the base' }),
+    'graph/base/layer/etc/hostname': 'base',
+    'graph/base/layer/bin/sh': 'sh',
+    'graph/child/json': JSON.stringify({ id: 'child', parent: 'base' }),
+    'graph/child/layer/etc/.wh.hostname': '',
+    'graph/child/layer/app': 'app',
+    'graph/_tmp/': '',
+    'containers/c1/config.json': JSON.stringify({ ID: 'c1', Image: 'child' }),
+    'containers/c1/rw/app': 'changed by c1',
+    'containers/c1/rw/tmp/log': 'log',
+    'containers/stopped-without-rw/config.json': JSON.stringify({ Image: 'child' }),
+  });
+}
+
 /**
  * Every path below `root` with what it is: "dir", "file:<content>",
  * "link:<target>", "chr:<major>:<minor>", or "other", sorted.
