@@ -5,7 +5,6 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,9 +12,9 @@
 #include "js_args.h"
 #include "js_cancel.h"
 #include "js_diff_reader.h"
+#include "js_layer_mount.h"
 #include "js_layer_writer.h"
 #include "js_task.h"
-#include "layer_mount.h"
 #include "mount.h"
 #include "size.h"
 #include "tree.h"
@@ -46,53 +45,6 @@ Napi::Value Umount2Js(const Napi::CallbackInfo& info) {
   int flags = static_cast<int>(IntegerArg(info, 1, "flags"));
   return PromiseTask<Nothing>::Start(
       info.Env(), [=](Nothing*) { return Umount2(target, flags); }, Undefined);
-}
-
-// checkLayerMount(layerFile, layersDir, setup?: { dirs: [{ path, mode }], mountPoint })
-// resolves to { chain, missingParent, mountType } (see CheckLayerMount).
-Napi::Value CheckLayerMountJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string layer_file = StringArg(info, 0, "layerFile");
-  std::string layers_dir = StringArg(info, 1, "layersDir");
-  std::shared_ptr<MountSetup> setup;
-  if (!info[2].IsUndefined()) {
-    if (!info[2].IsObject()) throw Napi::TypeError::New(env, "setup must be an object");
-    Napi::Object arg = info[2].As<Napi::Object>();
-    Napi::Value list = arg.Get("dirs");
-    if (!list.IsArray()) throw Napi::TypeError::New(env, "setup.dirs must be an array");
-    Napi::Array array = list.As<Napi::Array>();
-    setup = std::make_shared<MountSetup>();
-    setup->mount_point = StringValue(arg.Get("mountPoint"), "setup.mountPoint");
-    for (uint32_t k = 0; k < array.Length(); ++k) {
-      Napi::Value dir = array.Get(k);
-      if (!dir.IsObject()) throw Napi::TypeError::New(env, "setup.dirs[] must be objects");
-      Napi::Value mode = dir.As<Napi::Object>().Get("mode");
-      if (!mode.IsNumber()) throw Napi::TypeError::New(env, "setup.dirs[].mode must be a number");
-      setup->dirs.push_back(LayerDir{StringValue(dir.As<Napi::Object>().Get("path"), "setup.dirs[].path"),
-                               static_cast<mode_t>(mode.As<Napi::Number>().Uint32Value())});
-    }
-  }
-  return PromiseTask<LayerMountState>::Start(
-      env,
-      [=](LayerMountState* state) {
-        return CheckLayerMount(layer_file, layers_dir, setup.get(), state);
-      },
-      [](Napi::Env env, LayerMountState& state) {
-        Napi::Object result = Napi::Object::New(env);
-        result.Set("chain", Napi::String::New(env, state.chain));
-        result.Set("missingParent", Napi::String::New(env, state.missing_parent));
-        result.Set("mountType", Napi::Number::New(env, static_cast<double>(state.mount_type)));
-        return result;
-      });
-}
-
-Napi::Value UnmountIfTypeJs(const Napi::CallbackInfo& info) {
-  std::string target = StringArg(info, 0, "target");
-  int64_t type = IntegerArg(info, 1, "type");
-  int flags = static_cast<int>(IntegerArg(info, 2, "flags"));
-  return PromiseTask<bool>::Start(
-      info.Env(), [=](bool* unmounted) { return UnmountIfType(target, type, flags, unmounted); },
-      [](Napi::Env env, bool& unmounted) { return Napi::Boolean::New(env, unmounted); });
 }
 
 Napi::Value StatfsTypeJs(const Napi::CallbackInfo& info) {
@@ -179,8 +131,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("umount2", Napi::Function::New(env, Umount2Js, "umount2"));
   exports.Set("statfsType", Napi::Function::New(env, StatfsTypeJs, "statfsType"));
   exports.Set("mountType", Napi::Function::New(env, MountTypeJs, "mountType"));
-  exports.Set("checkLayerMount", Napi::Function::New(env, CheckLayerMountJs, "checkLayerMount"));
-  exports.Set("unmountIfType", Napi::Function::New(env, UnmountIfTypeJs, "unmountIfType"));
+  RegisterLayerMount(env, exports);
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeJs, "removeTree"));
   exports.Set("convertOverlayWhiteouts",
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));
