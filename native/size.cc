@@ -17,6 +17,7 @@ class SizeWalk {
   SizeWalk(const std::string& root, const std::atomic<bool>* cancelled)
       : root_(root), pool_(SubtreePool::DefaultHelpers()) {
     options_.cancelled = cancelled;
+    options_.sorted = false;
     options_.pool = &pool_;
     options_.subtree = [this](UniqueFd fd, const WalkEntry& dir) -> SubtreePool::Task {
       auto handed = std::make_shared<UniqueFd>(std::move(fd));

@@ -53,8 +53,10 @@ Status TreeWalker::Enter(int fd, std::string path, int depth) {
     close(fd);
     return s;
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  if (options_.sorted) {
+    std::sort(entries.begin(), entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  }
   if (options_.enter_dir) s = options_.enter_dir(fd, path, &entries);
   if (!s.ok()) {
     close(fd);

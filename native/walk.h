@@ -48,6 +48,9 @@ struct WalkOptions {
   // is visited even if it vanished since its directory was read. Directories
   // and entries of unknown type are always lstat'ed.
   uint32_t skip_lstat = 0;
+  // Whether each directory's entries come in bytewise name order: a visitor
+  // that sums or counts saves a sort per directory.
+  bool sorted = true;
   // While one of `pool`'s threads is idle, WalkTree and WalkSubtree hand it
   // the next directory they would enter, and go on past it: `subtree` makes
   // the task that walks the directory `dir`, open at `fd` (with WalkSubtree).
