@@ -27,7 +27,8 @@ export interface CaseResult {
 }
 
 export interface Results {
-  machine: { cpu: string; cpus: number; memoryGiB: number; kernel: string };
+  /** loadAverage: the 1, 5 and 15-minute load when the run started, others' work included. */
+  machine: { cpu: string; cpus: number; memoryGiB: number; kernel: string; loadAverage: number[] };
   node: string;
   date: string;
   mode: 'quick' | 'full';
@@ -63,6 +64,7 @@ export function machine(): Results['machine'] {
     cpus: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: `${os.type()} ${os.release()}`,
+    loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
   };
 }
 
