@@ -158,13 +158,7 @@ export class Driver {
    * driver counted them. `parent` is accepted for API compatibility only.
    */
   async diffSize(id: string, _parent?: string, options: AbortOptions = {}): Promise<number> {
-    const dir = this.#layout.diffPath(id);
-    try {
-      return await withCancelToken(options.signal, (token) => native.treeSize(dir, token));
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
-      throw err;
-    }
+    return this.#inDiffDir(id, (dir) => withCancelToken(options.signal, (token) => native.treeSize(dir, token)));
   }
 
   /**
@@ -211,13 +205,7 @@ export class Driver {
    * is accepted for API compatibility only.
    */
   async diff(id: string, _parent?: string, options: AbortOptions = {}): Promise<Readable> {
-    const dir = this.#layout.diffPath(id);
-    try {
-      return await diffStream(dir, options.signal);
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
-      throw err;
-    }
+    return this.#inDiffDir(id, (dir) => diffStream(dir, options.signal));
   }
 
   /**
@@ -231,14 +219,19 @@ export class Driver {
     checkId(id);
     return this.#locks.run(id, async () => {
       if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
-      const dir = this.#layout.diffPath(id);
-      try {
-        return await applyTar(dir, diff, { signal: options.signal });
-      } catch (err) {
-        if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
-        throw err;
-      }
+      return this.#inDiffDir(id, (dir) => applyTar(dir, diff, { signal: options.signal }));
     });
+  }
+
+  /** Runs `work` on diff/ID, where a missing directory means ERR_LAYER_NOT_FOUND. */
+  async #inDiffDir<T>(id: string, work: (dir: string) => Promise<T>): Promise<T> {
+    const dir = this.#layout.diffPath(id);
+    try {
+      return await work(dir);
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+      throw err;
+    }
   }
 
   /** The directories a layer has, with their modes. */

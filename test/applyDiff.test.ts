@@ -127,6 +127,21 @@ describe('Driver.applyDiff', () => {
       await applyAndCompare('py-gnu', pythonTarOfTree(tree, 'gnu'), { xattrs: false, mtime: 's' });
     });
 
+    it("restores our own diff() of a layer, capabilities included", async () => {
+      const { driver } = t!;
+      await driver.create('original');
+      await driver.applyDiff('original', undefined, streamOf(gnuTar(tree, ['--format=pax', '--xattrs', '--xattrs-include=*'])));
+      await driver.create('copy');
+      const size = await driver.applyDiff('copy', undefined, await driver.diff('original'));
+      const copied = snapshot(diffDir(t!, 'copy'));
+      // diff() writes whole seconds and carries security.capability only.
+      expectSameTree(copied, source, { xattrs: false, mtime: 's' });
+      for (const [p, e] of Object.entries(source)) {
+        expect(copied[p].xattrs['security.capability'], p).to.equal(e.xattrs['security.capability']);
+      }
+      expect(size).to.equal(await driver.diffSize('original'));
+    });
+
     it('restores the same with component-by-component path resolution', async () => {
       const { driver } = t!;
       await driver.create('walk');
