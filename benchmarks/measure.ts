@@ -29,7 +29,7 @@ export interface ContenderResult {
   error?: string;
 }
 
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -63,7 +63,7 @@ function lastLine(program: string, args: string[], env: NodeJS.ProcessEnv): Prom
 }
 
 /** One run of `contender` in a fresh process. */
-export async function runOnce(contender: Contender, tools: Toolchain): Promise<RunReport> {
+async function runOnce(contender: Contender, tools: Toolchain): Promise<RunReport> {
   contender.before?.();
   // Nothing dirty left from an earlier run is written back during this one.
   execFileSync('sync');
