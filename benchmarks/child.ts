@@ -31,11 +31,16 @@ interface LayerDriver {
 /** The timed part of a run; resolves to the run's detail figure, if it has one. */
 type Operation = () => Promise<number | undefined>;
 
-async function openDriver(impl: DriverImpl, root: string, mount: MountPath = 'program'): Promise<LayerDriver> {
-  if (impl === 'shell-out') return new ShellDriver(root, mount);
-  if (mount === 'program') return init(root, PROGRAM_OPTIONS);
-  const layout = new Layout(root);
-  return new Driver(layout, new BindMounter(await native.statfsType(layout.diffDir)));
+/**
+ * The job's driver. On the bind path a mount of the layer has the filesystem
+ * of its own directory, which is how the driver tells it is mounted.
+ */
+async function openDriver(job: { impl: DriverImpl; root: string; id: string; mount?: MountPath }): Promise<LayerDriver> {
+  const mount = job.mount ?? 'program';
+  if (job.impl === 'shell-out') return new ShellDriver(job.root, mount);
+  if (mount === 'program') return init(job.root, PROGRAM_OPTIONS);
+  const layout = new Layout(job.root);
+  return new Driver(layout, new BindMounter(await native.statfsType(layout.diffPath(job.id))));
 }
 
 async function countBytes(stream: AsyncIterable<Uint8Array>): Promise<number> {
@@ -47,7 +52,7 @@ async function countBytes(stream: AsyncIterable<Uint8Array>): Promise<number> {
 async function prepare(job: NodeJob): Promise<Operation> {
   switch (job.op) {
     case 'getPut': {
-      const driver = await openDriver(job.impl, job.root, job.mount);
+      const driver = await openDriver(job);
       return async () => {
         for (let i = 0; i < job.iterations; i++) {
           await driver.get(job.id);
@@ -57,19 +62,19 @@ async function prepare(job: NodeJob): Promise<Operation> {
       };
     }
     case 'changes': {
-      const driver = await openDriver(job.impl, job.root);
+      const driver = await openDriver(job);
       return async () => (await driver.changes(job.id)).length;
     }
     case 'diffSize': {
-      const driver = await openDriver(job.impl, job.root);
+      const driver = await openDriver(job);
       return () => driver.diffSize(job.id);
     }
     case 'diff': {
-      const driver = await openDriver(job.impl, job.root);
+      const driver = await openDriver(job);
       return async () => countBytes(await driver.diff(job.id));
     }
     case 'applyDiff': {
-      const driver = await openDriver(job.impl, job.root);
+      const driver = await openDriver(job);
       await driver.create(job.id);
       return () => driver.applyDiff(job.id, undefined, createReadStream(job.tar));
     }

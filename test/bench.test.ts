@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 
 import type { Results } from '../benchmarks/report';
+import { mountsUnder } from './helpers/fixtures';
 
 const execFileAsync = promisify(execFile);
 
@@ -102,6 +103,10 @@ describe('npm run bench -- --quick', function () {
     }
     // applyDiff answers with the layer's size, as diffSize would.
     for (const name of ['applyDiff (a)', 'applyDiff (b)']) expect(detail(name, 'ours'), name).to.be.greaterThan(0);
+  });
+
+  it('leaves nothing mounted: every get() was put()', () => {
+    expect(mountsUnder(path.join(__dirname, '..', 'benchmarks', 'scratch'))).to.deep.equal([]);
   });
 
   it('prints the results table', () => {
