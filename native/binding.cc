@@ -13,6 +13,7 @@
 #include "js_args.h"
 #include "js_cancel.h"
 #include "js_diff_reader.h"
+#include "js_layer_mount.h"
 #include "js_layer_writer.h"
 #include "js_task.h"
 #include "mount.h"
@@ -137,6 +138,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("umount2", Napi::Function::New(env, Umount2Js, "umount2"));
   exports.Set("statfsType", Napi::Function::New(env, StatfsTypeJs, "statfsType"));
   exports.Set("mountType", Napi::Function::New(env, MountTypeJs, "mountType"));
+  RegisterLayerMount(env, exports);
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeJs, "removeTree"));
   exports.Set("convertOverlayWhiteouts",
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <numeric>
+#include <utility>
 
 #include "parent_view.h"
 #include "walk.h"
@@ -34,29 +36,60 @@ bool IsWhiteout(const std::string& name) {
          name.compare(0, kWhiteoutPrefixLength, kWhiteoutPrefix) == 0;
 }
 
+// The walk of a layer, or of a subtree of it handed to another thread: each
+// lists the changes of its part, and the parts are put together in walk order.
 class ChangesWalk {
  public:
-  ChangesWalk(const std::string& root, std::string* out) : root_(root), out_(out) {}
-
-  Status Run(const std::vector<std::string>& parents, const std::atomic<bool>* cancelled) {
-    next_.reported = true;  // the root is never listed
-    Status s = ParentDir::OpenRoot(parents, &next_.parents);
-    if (!s.ok()) return s;
-    WalkOptions options;
-    options.cancelled = cancelled;
+  // `base_depth`: the depth of the directory walked below, 0 for the root.
+  ChangesWalk(const std::string& root, SubtreePool* pool, const std::atomic<bool>* cancelled,
+              int base_depth)
+      : root_(root), base_depth_(base_depth) {
+    options_.cancelled = cancelled;
     // Only directories (compared with the parents') and character devices
     // (maybe whiteouts) need more than their type.
-    options.skip_lstat = 1u << DT_REG | 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_BLK;
-    options.enter_dir = [this](int fd, const std::string& path, std::vector<DirEntry>* entries) {
+    options_.skip_lstat = 1u << DT_REG | 1u << DT_LNK | 1u << DT_FIFO | 1u << DT_SOCK | 1u << DT_BLK;
+    options_.enter_dir = [this](int fd, const std::string& path, std::vector<DirEntry>* entries) {
       return EnterDir(fd, path, entries);
     };
-    s = WalkTree(root_, [this](const WalkEntry& e, Descend* descend) { return Visit(e, descend); },
-                 options);
+    options_.pool = pool;
+    options_.subtree = [this](UniqueFd fd, const WalkEntry& dir) { return HandOff(std::move(fd), dir); };
+  }
+
+  Status Run(const std::vector<std::string>& parents) {
+    next_.reported = true;  // the root is never listed
+    Status s = ParentDir::OpenRoot(parents, &next_.parents);
+    if (s.ok()) s = WalkTree(root_, visit_, options_);
     if (s.ok()) LeaveDirsBelow(0);
     return s;
   }
 
+  // Appends this part's changes, and those of the subtrees it handed over.
+  void AppendTo(std::string* encoded) const {
+    size_t from = 0;
+    for (const auto& [at, part] : handed_) {
+      encoded->append(out_, from, at - from);
+      part->AppendTo(encoded);
+      from = at;
+    }
+    encoded->append(out_, from, std::string::npos);
+  }
+
  private:
+  // The directory `dir` the walk was about to enter, with its state in next_,
+  // becomes a part of its own, walked by a pool thread.
+  SubtreePool::Task HandOff(UniqueFd fd, const WalkEntry& dir) {
+    auto part = std::make_unique<ChangesWalk>(root_, options_.pool, options_.cancelled, dir.depth);
+    part->next_ = std::move(next_);
+    ChangesWalk* walk = part.get();
+    handed_.emplace_back(out_.size(), std::move(part));
+    auto handed = std::make_shared<UniqueFd>(std::move(fd));
+    return [walk, handed, dir] {
+      Status s = WalkSubtree(walk->root_, std::move(*handed), dir, walk->visit_, walk->options_);
+      if (s.ok()) walk->LeaveDirsBelow(0);
+      return s;
+    };
+  }
+
   struct Dir {
     std::string path;           // "/a/b"; "" for the root
     bool reported = false;      // listed, as a change or as the parent of one
@@ -75,7 +108,7 @@ class ChangesWalk {
   }
 
   Status Visit(const WalkEntry& e, Descend* descend) {
-    LeaveDirsBelow(e.depth);
+    LeaveDirsBelow(static_cast<size_t>(e.depth - base_depth_));
     Dir& dir = dirs_.back();
     std::string aufs_form;
     const std::string& name =
@@ -108,7 +141,8 @@ class ChangesWalk {
     return Status::Ok();
   }
 
-  // Entries at `depth` belong to dirs_[depth - 1]: leaves every deeper one.
+  // Entries at `depth` (counted from base_depth_) belong to dirs_[depth - 1]:
+  // leaves every deeper one.
   void LeaveDirsBelow(size_t depth) {
     while (dirs_.size() > depth) {
       if (dirs_.back().opaque_xattr) MeetOpaqueMarker(dirs_.back());
@@ -137,15 +171,20 @@ class ChangesWalk {
 
   // One record: the kind's byte, the path `dir`/`name` (or `dir` itself), NUL.
   void Emit(ChangeKind kind, const std::string& dir, const std::string* name) {
-    out_->push_back(static_cast<char>('0' + static_cast<char>(kind)));
-    out_->append(dir);
-    if (name != nullptr) out_->append(1, '/').append(*name);
-    out_->push_back('\0');
+    out_.push_back(static_cast<char>('0' + static_cast<char>(kind)));
+    out_.append(dir);
+    if (name != nullptr) out_.append(1, '/').append(*name);
+    out_.push_back('\0');
   }
 
   const std::string& root_;
-  std::string* out_;
-  std::vector<Dir> dirs_;  // from the root down to the directory being walked
+  const int base_depth_;
+  WalkOptions options_;
+  const WalkVisitor visit_ = [this](const WalkEntry& e, Descend* descend) { return Visit(e, descend); };
+  std::string out_;
+  // Parts handed to the pool, each with where its changes go in out_.
+  std::vector<std::pair<size_t, std::unique_ptr<ChangesWalk>>> handed_;
+  std::vector<Dir> dirs_;  // from the walk's first directory down to the one being walked
   Dir next_;               // the directory the walk enters next, if it does
 };
 
@@ -153,7 +192,13 @@ class ChangesWalk {
 
 Status LayerChanges(const std::string& root, const std::vector<std::string>& parents,
                     const std::atomic<bool>* cancelled, std::string* encoded) {
-  return ChangesWalk(root, encoded).Run(parents, cancelled);
+  SubtreePool pool(SubtreePool::DefaultHelpers());
+  ChangesWalk walk(root, &pool, cancelled, 0);
+  Status s = walk.Run(parents);
+  Status parts = pool.Wait();
+  if (s.ok()) s = parts;
+  if (s.ok()) walk.AppendTo(encoded);
+  return s;
 }
 
 }  // namespace aufs

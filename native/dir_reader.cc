@@ -1,7 +1,6 @@
 #include "dir_reader.h"
 
 #include <dirent.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -22,7 +21,6 @@ bool IsDotOrDotDot(const char* n) {
 Status ReadDirEntries(int fd, const std::string& path, std::vector<DirEntry>* out) {
   // getdents64 on the caller's descriptor itself: no duplicate, no DIR stream,
   // which matters in walks that read every directory of a big tree.
-  if (lseek(fd, 0, SEEK_SET) < 0) return Status::FromErrno("lseek", path);
   alignas(struct dirent64) char buffer[kBufferSize];
   for (;;) {
     ssize_t n = getdents64(fd, buffer, sizeof(buffer));

@@ -15,9 +15,11 @@ struct DirEntry {
   unsigned char type;  // DT_* from getdents; DT_UNKNOWN means lstat to know
 };
 
-// Reads all entries of the directory open at `fd`, from its start (the
-// descriptor stays open and owned by the caller; its offset moves to the end).
-// A directory removed while open reads as empty. `path` is only used in errors.
+// Reads all entries of the directory open at `fd` from its offset, which is
+// its start for a descriptor just opened: callers read each descriptor once,
+// and a walk saves an lseek per directory. The descriptor stays open and owned
+// by the caller. A directory removed while open reads as empty. `path` is only
+// used in errors.
 Status ReadDirEntries(int fd, const std::string& path, std::vector<DirEntry>* out);
 
 }  // namespace aufs

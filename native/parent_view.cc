@@ -16,8 +16,13 @@ constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 // (less on tmpfs), which is as close as one can get to its entry count
 // without reading it.
 constexpr off_t kDirBytesPerEntry = 32;
-// Reading a directory costs about a quarter of a lookup syscall per entry.
-constexpr off_t kEntriesPerLookup = 4;
+// Reading a directory costs about a sixteenth of a lookup syscall per entry
+// (a name the layer lacks takes two: the name and its whiteout). Measured on
+// ext4, where a directory's size is a whole block however few its entries:
+// with 4 per lookup, a 10-entry parent directory looked up 20 times was
+// probed 40 times instead of read once (npm run bench, changes: 0.87 s, 2.6×
+// a bare C walk; 0.33 s with 16).
+constexpr off_t kEntriesPerLookup = 16;
 
 bool Vanished(int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; }
 

@@ -40,6 +40,11 @@ Status TreeWalker::Open() {
   return Enter(fd, "", 1);
 }
 
+Status TreeWalker::OpenSubtree(UniqueFd fd, const WalkEntry& dir) {
+  dev_ = dir.st.st_dev;
+  return Enter(fd.release(), dir.path, dir.depth + 1);
+}
+
 // Takes ownership of `fd` and makes its directory the one being listed.
 Status TreeWalker::Enter(int fd, std::string path, int depth) {
   std::vector<DirEntry> entries;
@@ -48,8 +53,10 @@ Status TreeWalker::Enter(int fd, std::string path, int depth) {
     close(fd);
     return s;
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  if (options_.sorted) {
+    std::sort(entries.begin(), entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  }
   if (options_.enter_dir) s = options_.enter_dir(fd, path, &entries);
   if (!s.ok()) {
     close(fd);
@@ -71,21 +78,21 @@ bool TreeWalker::Lstat(int fd, const DirEntry& e, struct stat* st) const {
   return fstatat(fd, e.name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-Status TreeWalker::EnterCurrent() {
-  int child = openat(entry_.parent_fd, entry_.name.c_str(), kDirFlags);
-  if (child < 0) {
-    // Vanished, or replaced by a non-directory since the lstat.
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return Status::Ok();
-    return Status::FromErrno("open", JoinPath(root_, entry_.path));
-  }
-  return Enter(child, entry_.path, entry_.depth + 1);
+Status TreeWalker::OpenCurrent(UniqueFd* fd) const {
+  *fd = UniqueFd(openat(entry_.parent_fd, entry_.name.c_str(), kDirFlags));
+  if (fd->valid()) return Status::Ok();
+  // Vanished, or replaced by a non-directory since the lstat.
+  if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return Status::Ok();
+  return Status::FromErrno("open", JoinPath(root_, entry_.path));
 }
 
 Status TreeWalker::Next(const WalkEntry** entry) {
   *entry = nullptr;
   if (descend_) {
     descend_ = false;
-    Status s = EnterCurrent();
+    UniqueFd child;
+    Status s = OpenCurrent(&child);
+    if (s.ok() && child.valid()) s = Enter(child.release(), entry_.path, entry_.depth + 1);
     if (!s.ok()) return s;
   }
   while (!stack_.empty()) {
@@ -114,16 +121,46 @@ Status TreeWalker::Next(const WalkEntry** entry) {
 
 Status AbortedStatus() { return Status::Custom("ABORT_ERR", "The operation was aborted"); }
 
+namespace {
+
+// Gives the directory the walker returned last to options.pool instead of entering it.
+Status HandOff(TreeWalker& walker, const WalkEntry& dir, const WalkOptions& options) {
+  UniqueFd fd;
+  Status s = walker.OpenCurrent(&fd);
+  walker.SkipChildren();
+  if (s.ok() && fd.valid()) options.pool->HandOff(options.subtree(std::move(fd), dir));
+  return s;
+}
+
+Status RunWalk(TreeWalker& walker, const WalkVisitor& visit, const WalkOptions& options) {
+  const WalkEntry* entry = nullptr;
+  Status s;
+  while ((s = walker.Next(&entry)).ok() && entry != nullptr) {
+    Descend descend = Descend::kYes;
+    s = visit(*entry, &descend);
+    if (s.ok() && descend == Descend::kNo) {
+      walker.SkipChildren();
+    } else if (s.ok() && options.pool != nullptr && walker.WillDescend() && options.pool->Idle()) {
+      s = HandOff(walker, *entry, options);
+    }
+    if (!s.ok()) return s;
+  }
+  return s;
+}
+
+}  // namespace
+
 Status WalkTree(const std::string& root, const WalkVisitor& visit, const WalkOptions& options) {
   TreeWalker walker(root, options);
   Status s = walker.Open();
-  const WalkEntry* entry = nullptr;
-  while (s.ok() && (s = walker.Next(&entry)).ok() && entry != nullptr) {
-    Descend descend = Descend::kYes;
-    s = visit(*entry, &descend);
-    if (descend == Descend::kNo) walker.SkipChildren();
-  }
-  return s;
+  return s.ok() ? RunWalk(walker, visit, options) : s;
+}
+
+Status WalkSubtree(const std::string& root, UniqueFd fd, const WalkEntry& dir,
+                   const WalkVisitor& visit, const WalkOptions& options) {
+  TreeWalker walker(root, options);
+  Status s = walker.OpenSubtree(std::move(fd), dir);
+  return s.ok() ? RunWalk(walker, visit, options) : s;
 }
 
 }  // namespace aufs

@@ -13,6 +13,8 @@
 
 #include "dir_reader.h"
 #include "status.h"
+#include "subtree_pool.h"
+#include "unique_fd.h"
 
 namespace aufs {
 
@@ -46,6 +48,15 @@ struct WalkOptions {
   // is visited even if it vanished since its directory was read. Directories
   // and entries of unknown type are always lstat'ed.
   uint32_t skip_lstat = 0;
+  // Whether each directory's entries come in bytewise name order: a visitor
+  // that sums or counts saves a sort per directory.
+  bool sorted = true;
+  // While one of `pool`'s threads is idle, WalkTree and WalkSubtree hand it
+  // the next directory they would enter, and go on past it: `subtree` makes
+  // the task that walks the directory `dir`, open at `fd` (with WalkSubtree).
+  // The visitor then runs on several threads at once.
+  SubtreePool* pool = nullptr;
+  std::function<SubtreePool::Task(UniqueFd fd, const WalkEntry& dir)> subtree;
 };
 
 // The walk as a cursor, one entry per Next(), for callers that stop between
@@ -60,6 +71,9 @@ class TreeWalker {
 
   // Opens the root (which is not itself an entry); call once, before Next().
   Status Open();
+  // Instead of Open(): starts at `dir`, an entry of another walk of the same
+  // root, open at `fd`, and walks what is below it.
+  Status OpenSubtree(UniqueFd fd, const WalkEntry& dir);
   // Moves to the next entry, entering the directory returned last unless
   // SkipChildren() was called for it. `*entry` stays valid until the next
   // call; it is nullptr once the walk is over.
@@ -68,6 +82,9 @@ class TreeWalker {
   // Whether the next Next() enters the directory returned last (false for
   // other mounts, non-directories and skipped directories).
   bool WillDescend() const { return descend_; }
+  // Opens the directory returned last, as Next() would to enter it; `*fd` is
+  // left invalid when it vanished or is no directory any more.
+  Status OpenCurrent(UniqueFd* fd) const;
 
  private:
   struct Frame {
@@ -81,7 +98,6 @@ class TreeWalker {
   bool Cancelled() const;
   bool Lstat(int fd, const DirEntry& e, struct stat* st) const;
   Status Enter(int fd, std::string path, int depth);
-  Status EnterCurrent();
 
   const std::string root_;
   const WalkOptions options_;
@@ -94,6 +110,11 @@ class TreeWalker {
 // Walks below `root` (the root itself is not visited).
 Status WalkTree(const std::string& root, const WalkVisitor& visit,
                 const WalkOptions& options = WalkOptions());
+
+// Walks below `dir`, open at `fd`, as the walk of `root` that met it would
+// have: the part of a walk handed to a pool thread (WalkOptions::pool).
+Status WalkSubtree(const std::string& root, UniqueFd fd, const WalkEntry& dir,
+                   const WalkVisitor& visit, const WalkOptions& options);
 
 // Status of a walk stopped by WalkOptions::cancelled.
 Status AbortedStatus();

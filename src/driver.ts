@@ -12,9 +12,9 @@ import { Layout, makeDir } from './layout';
 import { KeyedMutex } from './locks';
 import { migrateLegacyRoot, type SetupInit } from './migrate';
 import type { UnionMounter } from './mounter';
-import { native } from './native';
+import { native, type MountSetup } from './native';
 import { backingFsName } from './fsMagic';
-import { unmount } from './unmount';
+import { unmountIfMounted } from './unmount';
 
 const LAYER_DIR_MODE = 0o755;
 const WORK_DIR_MODE = 0o700;
@@ -84,7 +84,7 @@ export class Driver {
       await this.#layout.removeDir(this.#layout.diffPath(id));
       await this.#layout.clearIncomplete(id);
       try {
-        await this.#makeLayerDirs(id, { work: false });
+        await this.#makeLayerDirs(id);
         await this.#layout.writeParents(id, parents);
       } catch (err) {
         // A full or read-only disk: what was made of the layer goes again.
@@ -119,15 +119,19 @@ export class Driver {
       throw invalidArgType('mountLabel', 'a string', mountLabel);
     }
     return this.#locks.run(id, async () => {
-      const parents = await this.#layout.readChain(id);
       const count = this.#refs.get(id) ?? 0;
+      // The first get() mounts: its checks ride on the trip that reads the parents.
+      const { parents, mountType } =
+        count === 0
+          ? await this.#layout.readChainForMount(id, this.#mountSetup(id))
+          : { parents: await this.#layout.readParents(id), mountType: 0 };
       // A layer without parents is never mounted: its files are the whole view.
       if (parents.length === 0) {
         this.#refs.set(id, count + 1);
         return this.#layout.diffPath(id);
       }
       const target = this.#layout.mountPath(id);
-      if (count === 0) await this.#mount(id, parents, mountLabel);
+      if (count === 0) await this.#mount(id, parents, mountType, mountLabel);
       this.#refs.set(id, count + 1);
       return target;
     });
@@ -171,14 +175,8 @@ export class Driver {
    * driver counted them. `parent` is accepted for API compatibility only.
    */
   async diffSize(id: string, _parent?: string, options?: AbortOptions): Promise<number> {
-    const dir = this.#layout.diffPath(id);
     const signal = signalOf(options);
-    try {
-      return await withCancelToken(signal, (token) => native.treeSize(dir, token));
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
-      throw err;
-    }
+    return this.#inDiffDir(id, (dir) => withCancelToken(signal, (token) => native.treeSize(dir, token)));
   }
 
   /**
@@ -225,14 +223,8 @@ export class Driver {
    * is accepted for API compatibility only.
    */
   async diff(id: string, _parent?: string, options?: AbortOptions): Promise<Readable> {
-    const dir = this.#layout.diffPath(id);
     const signal = signalOf(options);
-    try {
-      return await diffStream(dir, signal);
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
-      throw err;
-    }
+    return this.#inDiffDir(id, (dir) => diffStream(dir, signal));
   }
 
   /**
@@ -251,19 +243,23 @@ export class Driver {
     const signal = signalOf(options);
     return this.#locks.run(id, async () => {
       if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
-      const dir = this.#layout.diffPath(id);
       await this.#layout.markIncomplete(id);
-      let size: number;
-      try {
-        size = await applyTar(dir, diff, { signal });
-      } catch (err) {
-        if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
-        throw err;
-      }
-      await native.syncfs(dir);
+      const size = await this.#inDiffDir(id, (dir) => applyTar(dir, diff, { signal }));
+      await native.syncfs(this.#layout.diffPath(id));
       await this.#layout.clearIncomplete(id);
       return size;
     });
+  }
+
+  /** Runs `work` on diff/ID, where a missing directory means ERR_LAYER_NOT_FOUND. */
+  async #inDiffDir<T>(id: string, work: (dir: string) => Promise<T>): Promise<T> {
+    const dir = this.#layout.diffPath(id);
+    try {
+      return await work(dir);
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
+      throw err;
+    }
   }
 
   async #deleteLayer(id: string): Promise<void> {
@@ -276,23 +272,40 @@ export class Driver {
     await this.#layout.clearIncomplete(id);
   }
 
-  /** mnt/ID and diff/ID; with `work`, the work/ID a mount program needs too. */
-  async #makeLayerDirs(id: string, { work }: { work: boolean }): Promise<void> {
-    await makeDir(this.#layout.mountPath(id), LAYER_DIR_MODE);
-    await makeDir(this.#layout.diffPath(id), LAYER_DIR_MODE);
-    if (work && this.#mounter.needsWorkDir) {
-      await makeDir(this.#layout.workPath(id), WORK_DIR_MODE);
-    }
+  /**
+   * The directories a mounted layer has, with their modes; work/ID exists
+   * from the mount until the layer is back in aufs form.
+   */
+  #layerDirs(id: string): MountSetup['dirs'] {
+    const dirs = [
+      { path: this.#layout.mountPath(id), mode: LAYER_DIR_MODE },
+      { path: this.#layout.diffPath(id), mode: LAYER_DIR_MODE },
+    ];
+    if (this.#mounter.needsWorkDir) dirs.push({ path: this.#layout.workPath(id), mode: WORK_DIR_MODE });
+    return dirs;
   }
 
-  async #mount(id: string, parents: readonly string[], label: string | undefined): Promise<void> {
+  /** What create() makes: mnt/ID and diff/ID. work/ID comes with the first mount. */
+  async #makeLayerDirs(id: string): Promise<void> {
+    await makeDir(this.#layout.mountPath(id), LAYER_DIR_MODE);
+    await makeDir(this.#layout.diffPath(id), LAYER_DIR_MODE);
+  }
+
+  /**
+   * What mounting `id` needs before the mount: its parents checked, and its
+   * directories made, since layers from a Docker root, or made without a
+   * mount program, lack some.
+   */
+  #mountSetup(id: string): MountSetup {
+    return { dirs: this.#layerDirs(id), mountPoint: this.#layout.mountPath(id) };
+  }
+
+  /** `mountType`: what is mounted on the layer's mount point now. */
+  async #mount(id: string, parents: readonly string[], mountType: number, label: string | undefined): Promise<void> {
     const lowers = parents.map((parent) => this.#layout.diffPath(parent));
     // A mount nobody counts was finished by a mount program after its caller
     // died; it may be dead too (ENOTCONN), so start from a clean mount point.
-    await this.#unmountLayer(id, { restoreAufsForm: true });
-    // Layers from a Docker root, or made without a mount program, lack these;
-    // work/ID exists from here until the layer is back in aufs form.
-    await this.#makeLayerDirs(id, { work: true });
+    if (mountType === this.#mounter.magic) await this.#unmountLayer(id, { restoreAufsForm: true });
     await this.#mounter.mount({
       target: this.#layout.mountPath(id),
       upper: this.#layout.diffPath(id),
@@ -302,22 +315,13 @@ export class Driver {
     });
   }
 
-  async #isMounted(id: string): Promise<boolean> {
-    try {
-      return (await native.mountType(this.#layout.mountPath(id))) === this.#mounter.magic;
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT')) return false;
-      throw err;
-    }
-  }
-
   /**
    * Unmounts the layer if it is mounted. With `restoreAufsForm`, then tidies
    * it as the mounter needs, also when that was left to do by a put() that
    * failed half way or a process that died between the two.
    */
   async #unmountLayer(id: string, { restoreAufsForm }: { restoreAufsForm: boolean }): Promise<void> {
-    if (await this.#isMounted(id)) await unmount(this.#layout.mountPath(id));
+    await unmountIfMounted(this.#layout.mountPath(id), this.#mounter.magic);
     if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.layerDirs(id));
   }
 }

@@ -4,13 +4,12 @@
 //   mnt/ID     where the union is mounted
 // plus work/ID, the mount program's scratch directory, outside diff/, and
 // incomplete/ID, an empty file marking a layer whose applyDiff has not finished.
-import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DriverError, isErrorCode, layerNotFound } from './errors';
 import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
-import { native } from './native';
+import { native, type LayerMountState, type MountSetup } from './native';
 
 export const LAYOUT_DIRS = ['mnt', 'diff', 'layers', 'incomplete'] as const;
 
@@ -66,38 +65,46 @@ export class Layout {
    * the file is not one or names an invalid id.
    */
   async readParents(id: string): Promise<string[]> {
-    const file = this.layerFile(id);
-    const text = await readLayersFile(id, file);
-    // Docker skipped empty lines when reading these files; so do we.
-    const parents = text.split('\n').filter((line) => line !== '');
-    const seen = new Set<string>([id]);
-    parents.forEach((parent, index) => {
-      const problem = idProblem(parent) ?? (seen.has(parent) ? 'appears twice in the chain' : undefined);
-      if (problem !== undefined) {
-        throw new DriverError(
-          'ERR_CORRUPT_LAYER',
-          `corrupt layers file: line ${index + 1} (${JSON.stringify(parent)}) ${problem}`,
-          file,
-        );
-      }
-      seen.add(parent);
-    });
-    return parents;
+    return (await this.#readLayersFile(id, false)).parents;
   }
 
   /** readParents(), and ERR_CORRUPT_LAYER unless every ancestor exists. */
   async readChain(id: string): Promise<string[]> {
-    const parents = await this.readParents(id);
-    const present = await Promise.all(parents.map((parent) => this.exists(parent)));
-    const missing = parents.find((_, i) => !present[i]);
-    if (missing !== undefined) {
+    return (await this.#readLayersFile(id, true)).parents;
+  }
+
+  /**
+   * readChain(), and what mounting the layer needs, in the same trip to the
+   * addon: the layer's directories made and the type of what is mounted on
+   * its mount point (0 for nothing).
+   */
+  async readChainForMount(id: string, setup: MountSetup): Promise<{ parents: string[]; mountType: number }> {
+    return this.#readLayersFile(id, true, setup);
+  }
+
+  async #readLayersFile(
+    id: string,
+    checkParents: boolean,
+    setup?: MountSetup,
+  ): Promise<{ parents: string[]; mountType: number }> {
+    const file = this.layerFile(id);
+    let state: LayerMountState;
+    try {
+      state = await native.checkLayerMount(file, this.layersDir, checkParents, setup);
+    } catch (err) {
+      if (isErrorCode(err, 'ENOENT') && err.path === file) throw layerNotFound(id, file);
+      throw err;
+    }
+    if (state.problem !== '') throw new DriverError('ERR_CORRUPT_LAYER', `corrupt layers file: ${state.problem}`, file);
+    const parents = parseParents(id, file, state.chain);
+    if (state.missingParent !== '') {
       throw new DriverError(
         'ERR_CORRUPT_LAYER',
-        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(missing)}, which does not exist`,
-        this.layerFile(id),
+        `layer ${JSON.stringify(id)} lists parent ${JSON.stringify(state.missingParent)}, which does not exist`,
+        file,
       );
     }
-    return parents;
+    return { parents, mountType: state.mountType };
   }
 
   /**
@@ -217,33 +224,23 @@ export class Layout {
   }
 }
 
-/** A chain of the deepest image Docker allowed takes 32 KiB; nothing sane more than this. */
-const MAX_LAYERS_FILE_SIZE = 1 << 20;
-
-/**
- * The text of the layers file of `id`: never through a symlink, and never
- * from anything but a regular file of a sane size (O_NONBLOCK: a FIFO planted
- * there must not block a pool thread).
- */
-async function readLayersFile(id: string, file: string): Promise<string> {
-  let fh: FileHandle;
-  try {
-    fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch (err) {
-    if (isErrorCode(err, 'ENOENT')) throw layerNotFound(id, file);
-    if (isErrorCode(err, 'ELOOP')) throw new DriverError('ERR_CORRUPT_LAYER', 'corrupt layers file: it is a symlink', file);
-    throw err;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new DriverError('ERR_CORRUPT_LAYER', 'corrupt layers file: not a regular file', file);
-    if (st.size > MAX_LAYERS_FILE_SIZE) {
-      throw new DriverError('ERR_CORRUPT_LAYER', `corrupt layers file: ${st.size} bytes long`, file);
+/** The parents a layers file lists, checked as ids: ERR_CORRUPT_LAYER when one cannot be. */
+function parseParents(id: string, file: string, text: string): string[] {
+  // Docker skipped empty lines when reading these files; so do we.
+  const parents = text.split('\n').filter((line) => line !== '');
+  const seen = new Set<string>([id]);
+  parents.forEach((parent, index) => {
+    const problem = idProblem(parent) ?? (seen.has(parent) ? 'appears twice in the chain' : undefined);
+    if (problem !== undefined) {
+      throw new DriverError(
+        'ERR_CORRUPT_LAYER',
+        `corrupt layers file: line ${index + 1} (${JSON.stringify(parent)}) ${problem}`,
+        file,
+      );
     }
-    return await fh.readFile('utf8');
-  } finally {
-    await fh.close();
-  }
+    seen.add(parent);
+  });
+  return parents;
 }
 
 /** Waits for a removal; one that failed because something is mounted there is left for whoever mounted it. */

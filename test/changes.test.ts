@@ -463,6 +463,18 @@ describe('Driver.changes', () => {
         expect(await list('c')).to.deep.equal(expected);
       });
     }
+
+    it('lists what moby lists, in the same order, when threads share the walk (64 random subtrees)', async () => {
+      const ids = ['p0', 'p1', 'p2', 'c'];
+      await chain(...ids);
+      for (let part = 0; part < 64; part++) {
+        makeRandomLayers(100 + part, ids.map((id) => diff(id, `part${part}`)), part % 2 === 1);
+      }
+      const oracle = execFileSync('python3', [MOBY_ORACLE, diff('c'), diff('p2'), diff('p1'), diff('p0')], {
+        encoding: 'utf8',
+      });
+      expect(await list('c')).to.deep.equal(oracle.split('\n').filter((line) => line !== ''));
+    });
   });
 });
 

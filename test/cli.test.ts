@@ -277,7 +277,8 @@ describe('the aufs-graphdriver CLI', function () {
     const demoRoot = /^root (\/tmp\/aufs-graphdriver-demo-\w+), unions by \/usr\/bin\/fuse-overlayfs$/.exec(lines[0])?.[1];
     expect(demoRoot).to.be.a('string');
     expect(lines).to.include('put child             diff/child: .wh.doomed.txt written-in-union.txt  (aufs whiteout for doomed.txt)');
-    expect(lines).to.include('remove child, base    layers/: (empty)');
+    expect(lines).to.include('changes child         D /doomed.txt, A /written-in-union.txt');
+    expect(lines).to.include('remove all            layers/: (empty)');
     expect(existsSync(demoRoot as string)).to.equal(false);
     expect(mountsUnder(demoRoot as string)).to.deep.equal([]);
   });

@@ -24,7 +24,7 @@ const USAGE_SCRIPT = `
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { init, Driver, MsRemount } = require('aufs-graphdriver');
+const { init, Driver, MsRemount, formatChange } = require('aufs-graphdriver');
 (async () => {
   const root = fs.mkdtempSync('/tmp/aufs-installed-');
   const d = await init(root, ['aufs.mount_program=/usr/bin/fuse-overlayfs']);
@@ -38,6 +38,11 @@ const { init, Driver, MsRemount } = require('aufs-graphdriver');
   fs.writeFileSync(path.join(mnt, 'g'), 'from child');
   await d.put('child');
   assert.strictEqual(await d.diffSize('child'), 'from child'.length);
+  assert.deepStrictEqual((await d.changes('child')).map(formatChange), ['A /g']);
+  await d.create('copy', 'base');
+  assert.strictEqual(await d.applyDiff('copy', 'base', await d.diff('child')), 'from child'.length);
+  assert.strictEqual(fs.readFileSync(path.join(root, 'diff', 'copy', 'g'), 'utf8'), 'from child');
+  await d.remove('copy');
   await d.remove('child');
   await d.remove('base');
   fs.rmSync(root, { recursive: true });
@@ -96,7 +101,7 @@ describe('installing the packed package', function () {
     // The bin, linked by npm, runs through its #! line.
     const bin = path.join(dir, 'node_modules', '.bin', 'aufs-graphdriver');
     expect(execFileSync(bin, ['--help'], options)).to.match(/^Usage: aufs-graphdriver /);
-    expect(execFileSync(bin, ['demo', '-o', 'aufs.mount_program=/usr/bin/fuse-overlayfs'], options)).to.include('remove child, base');
+    expect(execFileSync(bin, ['demo', '-o', 'aufs.mount_program=/usr/bin/fuse-overlayfs'], options)).to.include('remove all            layers/: (empty)');
     return path.join(dir, 'node_modules', 'aufs-graphdriver');
   }
 

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { Driver } from '../index';
+import { formatChange, type Driver } from '../index';
 import { openDriver } from './openDriver';
 
 export type Log = (line: string) => void;
@@ -32,11 +32,20 @@ async function tour(driver: Driver, log: Log): Promise<void> {
   await driver.put('child');
   log(`put child             diff/child: ${list(diff('child'))}  (aufs whiteout for doomed.txt)`);
 
+  const changes = (await driver.changes('child')).map(formatChange).join(', ');
+  log(`changes child         ${changes}`);
+
+  // The child's tar, applied as a new layer on base: the same files, the same changes.
+  await driver.create('copy', 'base');
+  const size = await driver.applyDiff('copy', 'base', await driver.diff('child'));
+  log(`diff child | apply    diff/copy: ${list(diff('copy'))}  (${size} bytes, diffSize ${await driver.diffSize('copy')})`);
+
   for (const [key, value] of await driver.status()) log(`status                ${key}: ${value}`);
 
+  await driver.remove('copy');
   await driver.remove('child');
   await driver.remove('base');
-  log(`remove child, base    layers/: ${list(path.join(driver.root, 'layers'))}`);
+  log(`remove all            layers/: ${list(path.join(driver.root, 'layers'))}`);
 }
 
 /**
