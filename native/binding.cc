@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "changes.h"
+#include "durability.h"
 #include "js_args.h"
 #include "js_cancel.h"
 #include "js_diff_reader.h"
@@ -78,6 +79,12 @@ Napi::Value ConvertOverlayWhiteoutsJs(const Napi::CallbackInfo& info) {
       NumberResult<int64_t>);
 }
 
+Napi::Value SyncFilesystemJs(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info, 0, "path");
+  return PromiseTask<Nothing>::Start(
+      info.Env(), [=](Nothing*) { return SyncFilesystem(path); }, Undefined);
+}
+
 void SetConstant(Napi::Object& target, const char* name, double value) {
   target.Set(name, Napi::Number::New(target.Env(), value));
 }
@@ -135,6 +142,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeJs, "removeTree"));
   exports.Set("convertOverlayWhiteouts",
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));
+  exports.Set("syncfs", Napi::Function::New(env, SyncFilesystemJs, "syncfs"));
   exports.Set("treeSize", Napi::Function::New(env, TreeSizeJs, "treeSize"));
   exports.Set("changes", Napi::Function::New(env, ChangesJs, "changes"));
   CancelToken::Register(env, exports);

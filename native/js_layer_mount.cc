@@ -31,21 +31,24 @@ std::shared_ptr<MountSetup> SetupValue(const Napi::Value& value) {
   return setup;
 }
 
-// checkLayerMount(layerFile, layersDir, setup?: { dirs: [{ path, mode }], mountPoint })
-// resolves to { chain, missingParent, mountType } (see CheckLayerMount).
+// checkLayerMount(layerFile, layersDir, checkParents, setup?: { dirs: [{ path, mode }], mountPoint })
+// resolves to { chain, problem, missingParent, mountType } (see CheckLayerMount).
 Napi::Value CheckLayerMountJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string layer_file = StringArg(info, 0, "layerFile");
   std::string layers_dir = StringArg(info, 1, "layersDir");
-  std::shared_ptr<MountSetup> setup = info[2].IsUndefined() ? nullptr : SetupValue(info[2]);
+  if (!info[2].IsBoolean()) throw Napi::TypeError::New(env, "checkParents must be a boolean");
+  const bool check_parents = info[2].As<Napi::Boolean>().Value();
+  std::shared_ptr<MountSetup> setup = info[3].IsUndefined() ? nullptr : SetupValue(info[3]);
   return PromiseTask<LayerMountState>::Start(
       env,
       [=](LayerMountState* state) {
-        return CheckLayerMount(layer_file, layers_dir, setup.get(), state);
+        return CheckLayerMount(layer_file, layers_dir, check_parents, setup.get(), state);
       },
       [](Napi::Env env, LayerMountState& state) {
         Napi::Object result = Napi::Object::New(env);
         result.Set("chain", Napi::String::New(env, state.chain));
+        result.Set("problem", Napi::String::New(env, state.problem));
         result.Set("missingParent", Napi::String::New(env, state.missing_parent));
         result.Set("mountType", Napi::Number::New(env, static_cast<double>(state.mount_type)));
         return result;

@@ -14,11 +14,31 @@ namespace {
 
 // Layers files hold a few ids; a longer one is read in more steps.
 constexpr size_t kReadChunk = 4096;
+// The chain of the deepest image Docker allowed takes 32 KiB; nothing sane more.
+constexpr off_t kMaxLayersFileSize = 1 << 20;
 
-Status ReadWholeFile(const std::string& path, std::string* text) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return Status::FromErrno("open", path);
+// The text of the layers file `path`, or in `problem` why it is none. No
+// symlink is followed (one planted there must not read a host file) and
+// O_NONBLOCK keeps a FIFO planted there from blocking a pool thread.
+Status ReadLayersFile(const std::string& path, std::string* text, std::string* problem) {
   text->clear();
+  problem->clear();
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (fd.get() < 0 && errno == ELOOP) {
+    *problem = "it is a symlink";
+    return Status::Ok();
+  }
+  if (fd.get() < 0) return Status::FromErrno("open", path);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return Status::FromErrno("fstat", path);
+  if (!S_ISREG(st.st_mode)) {
+    *problem = "not a regular file";
+    return Status::Ok();
+  }
+  if (st.st_size > kMaxLayersFileSize) {
+    *problem = std::to_string(st.st_size) + " bytes long";
+    return Status::Ok();
+  }
   for (;;) {
     const size_t used = text->size();
     text->resize(used + kReadChunk);
@@ -77,12 +97,13 @@ Status MakeDirAll(const std::string& path, mode_t mode) {
 
 }  // namespace
 
-Status CheckLayerMount(const std::string& layer_file, const std::string& layers_dir,
+Status CheckLayerMount(const std::string& layer_file, const std::string& layers_dir, bool check_parents,
                        const MountSetup* setup, LayerMountState* state) {
-  Status s = ReadWholeFile(layer_file, &state->chain);
-  if (!s.ok() || setup == nullptr || !ListsParents(state->chain)) return s;
+  Status s = ReadLayersFile(layer_file, &state->chain, &state->problem);
+  if (!s.ok() || !state->problem.empty() || !ListsParents(state->chain)) return s;
+  if (!check_parents && setup == nullptr) return s;
   s = FindMissingParent(state->chain, layers_dir, &state->missing_parent);
-  if (!s.ok() || !state->missing_parent.empty()) return s;
+  if (!s.ok() || !state->missing_parent.empty() || setup == nullptr) return s;
   for (const LayerDir& dir : setup->dirs) {
     s = MakeDirAll(dir.path, dir.mode);
     if (!s.ok()) return s;

@@ -27,15 +27,18 @@ struct MountSetup {
 
 struct LayerMountState {
   std::string chain;           // the layer's layers file as read: parents, one per line
+  std::string problem;         // why the layers file is not one (then nothing else is done), or ""
   std::string missing_parent;  // the first listed parent that is no layer, or ""
   int64_t mount_type = 0;      // MountType of the mount point, once the dirs are made
 };
 
-// Reads `layer_file`. When `setup` is given and the file lists parents, checks
-// that each parent has a file in `layers_dir` (a name that could lead out of
-// it has none), and if so makes the layer's directories and asks what is
+// Reads `layer_file`, never through a symlink and only when it is a regular
+// file of a sane size (else `problem` says what it is). When the file lists
+// parents and `check_parents` or `setup` is given, checks that each parent has
+// a file in `layers_dir` (a name that could lead out of it has none); with
+// `setup`, if they all do, makes the layer's directories and asks what is
 // mounted on its mount point.
-Status CheckLayerMount(const std::string& layer_file, const std::string& layers_dir,
+Status CheckLayerMount(const std::string& layer_file, const std::string& layers_dir, bool check_parents,
                        const MountSetup* setup, LayerMountState* state);
 
 // umount2(target, flags) when MountType(target) is `type`. `*unmounted` says

@@ -7,6 +7,9 @@
 namespace aufs {
 
 Status LayerPath(const std::string& name, const std::string& entry, std::string* rel) {
+  // Every syscall would end the path at a NUL, after the ".." checks below:
+  // the tar reader refuses such names, and so does this, whoever calls it.
+  if (name.find('\0') != std::string::npos) return EntryError(kTarInvalid, entry, "NUL byte in a path");
   std::vector<std::string> parts;
   size_t start = 0;
   while (start <= name.size()) {

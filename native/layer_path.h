@@ -17,7 +17,8 @@ constexpr size_t kMaxPathDepth = 256;
 // to the layer root, as GNU tar reads names: leading "/", empty and "."
 // components dropped, ".." folded into the component before it. "" is the
 // root itself. ERR_TAR_BREAKOUT when a ".." would climb out of the layer,
-// ERR_TAR_LIMIT beyond kMaxPathDepth components; `entry` names the entry.
+// ERR_TAR_LIMIT beyond kMaxPathDepth components, ERR_TAR_INVALID for a NUL
+// byte; `entry` names the entry.
 Status LayerPath(const std::string& name, const std::string& entry, std::string* rel);
 
 // Splits a clean relative path into its directory ("" for the root) and its

@@ -405,8 +405,8 @@ Status TarReader::BeginEntry(char typeflag, uint64_t header_size) {
 Status TarReader::DecodeNumbers(Pending& pending) const {
   TarEntry& e = pending.entry;
   int64_t mode, uid, gid, mtime, devmajor, devminor;
-  const int64_t max_id = std::numeric_limits<uint32_t>::max() - 1;
-  const auto is_id = [max_id](int64_t v) { return v >= 0 && v <= max_id; };
+  constexpr int64_t kMaxId = std::numeric_limits<uint32_t>::max() - 1;
+  const auto is_id = [](int64_t v) { return v >= 0 && v <= kMaxId; };
   if (!ParseNumeric(block_, kMode, &mode) || !ParseNumeric(block_, kUid, &uid) ||
       !ParseNumeric(block_, kGid, &gid) || !ParseNumeric(block_, kMtime, &mtime) ||
       !ParseNumeric(block_, kDevmajor, &devmajor) || !ParseNumeric(block_, kDevminor, &devminor) ||

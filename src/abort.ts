@@ -1,11 +1,25 @@
 // AbortSignal support for work that runs in the addon: the signal sets a
 // CancelToken that the pool thread polls between entries.
-import { AbortError, isErrorCode } from './errors';
+import { AbortError, invalidArgType, isErrorCode } from './errors';
 import { native, type CancelToken } from './native';
 
 /** The last, optional argument of every long-running method. */
 export interface AbortOptions {
   signal?: AbortSignal;
+}
+
+/**
+ * The signal of `options`, an AbortOptions the caller passed; a TypeError
+ * with code ERR_INVALID_ARG_TYPE when it is not one.
+ */
+export function signalOf(options: unknown): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+  const { signal } = options as AbortOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an AbortSignal', signal);
+  }
+  return signal;
 }
 
 /**

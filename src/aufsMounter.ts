@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Mutex } from './locks';
 import { planAufsMount } from './mountOptions';
 import { native, type NativeBinding } from './native';
-import type { UnionMounter, UnionMountRequest } from './mounter';
+import type { UnionMounter, UnionMountRequest, UnmountedLayer } from './mounter';
 import { unmountWith } from './unmount';
 
 export const AUFS_SUPER_MAGIC = 0x61756673;
@@ -47,7 +47,7 @@ export class AufsMounter implements UnionMounter {
     }
   }
 
-  async afterUnmount(): Promise<void> {
+  async afterUnmount(_layer: UnmountedLayer): Promise<void> {
     // Kernel aufs writes its whiteouts in aufs form already.
   }
 }

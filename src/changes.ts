@@ -1,7 +1,7 @@
 // changes(): what a layer adds, modifies and deletes against its parents, as
 // Docker's aufs driver listed it. The walk runs in the addon; this side
 // decodes its one-string answer.
-import { withCancelToken, type AbortOptions } from './abort';
+import { withCancelToken } from './abort';
 import { isErrorCode, layerNotFound } from './errors';
 import type { Layout } from './layout';
 import { native } from './native';
@@ -48,12 +48,12 @@ export function decodeChanges(encoded: string): Change[] {
  * The changes of layer `id` against its own parent chain, in walk order:
  * pre-order, the entries of each directory in bytewise name order.
  */
-export async function layerChanges(layout: Layout, id: string, options: AbortOptions): Promise<Change[]> {
-  const parents = await layout.readParents(id);
+export async function layerChanges(layout: Layout, id: string, signal: AbortSignal | undefined): Promise<Change[]> {
+  const parents = await layout.readChain(id);
   const dir = layout.diffPath(id);
   const parentDirs = parents.map((parent) => layout.diffPath(parent));
   try {
-    return decodeChanges(await withCancelToken(options.signal, (token) => native.changes(dir, parentDirs, token)));
+    return decodeChanges(await withCancelToken(signal, (token) => native.changes(dir, parentDirs, token)));
   } catch (err) {
     if (isErrorCode(err, 'ENOENT') && err.path === dir) throw layerNotFound(id, dir);
     throw err;

@@ -1,15 +1,14 @@
 // The aufs graph driver: Docker's daemon/graphdriver/aufs, layer by layer.
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { withCancelToken, type AbortOptions } from './abort';
-import { applyTar, type TarSource } from './archive/apply';
+import { signalOf, withCancelToken, type AbortOptions } from './abort';
+import { applyTar, checkTarSource, type TarSource } from './archive/apply';
 import { diffStream } from './archive/diff';
 import { layerChanges, type Change } from './changes';
-import { DriverAggregateError, DriverError, isErrorCode, layerNotFound } from './errors';
+import { DriverAggregateError, DriverError, invalidArgType, isErrorCode, layerNotFound } from './errors';
 import { checkId, checkOptionalId } from './ids';
-import { Layout } from './layout';
+import { Layout, makeDir } from './layout';
 import { KeyedMutex } from './locks';
 import { migrateLegacyRoot, type SetupInit } from './migrate';
 import type { UnionMounter } from './mounter';
@@ -76,14 +75,22 @@ export class Driver {
     const parentId = checkOptionalId(parent, 'parent id');
     await this.#locks.run(parentId === undefined ? [id] : [id, parentId], async () => {
       // Everything that can fail on bad input is checked before the first write.
-      const parents = parentId === undefined ? [] : [parentId, ...(await this.#layout.readParents(parentId))];
+      const parents = parentId === undefined ? [] : [parentId, ...(await this.#layout.readChain(parentId))];
       if (await this.#layout.exists(id)) {
         throw new DriverError('ERR_LAYER_EXISTS', `layer ${JSON.stringify(id)} already exists`, this.#layout.layerFile(id));
       }
-      // Directories without a layers file are what a crashed create or remove left.
+      // Directories and markers without a layers file are what a crashed
+      // create or remove left.
       await this.#layout.removeDir(this.#layout.diffPath(id));
-      await this.#makeLayerDirs(id);
-      await this.#layout.writeParents(id, parents);
+      await this.#layout.clearIncomplete(id);
+      try {
+        await this.#makeLayerDirs(id);
+        await this.#layout.writeParents(id, parents);
+      } catch (err) {
+        // A full or read-only disk: what was made of the layer goes again.
+        await this.#deleteLayer(id).catch(() => undefined);
+        throw err;
+      }
     });
   }
 
@@ -92,22 +99,32 @@ export class Driver {
     await this.#locks.run(id, async () => {
       await this.#unmountLayer(id, { restoreAufsForm: false });
       this.#refs.delete(id);
-      // layers/ID goes first: from then on the layer does not exist, and every
-      // later step is one that the next remove() or init() can finish.
-      await this.#layout.removeLayerFile(id);
-      await this.#layout.removeDir(this.#layout.diffPath(id));
-      await this.#layout.removeDir(this.#layout.mountPath(id));
-      await this.#layout.removeDir(this.#layout.workPath(id));
+      await this.#deleteLayer(id);
     });
+  }
+
+  /**
+   * Ids of the layers whose last applyDiff did not finish: it failed, was
+   * aborted, or the process died during it. Their files are partial; they are
+   * for remove(). The mark is made durable before extraction starts and
+   * dropped only once the extracted files are on disk (syncfs).
+   */
+  async incomplete(): Promise<string[]> {
+    return this.#layout.incompleteIds();
   }
 
   async get(id: string, mountLabel?: string): Promise<string> {
     checkId(id);
+    if (mountLabel !== undefined && typeof mountLabel !== 'string') {
+      throw invalidArgType('mountLabel', 'a string', mountLabel);
+    }
     return this.#locks.run(id, async () => {
       const count = this.#refs.get(id) ?? 0;
       // The first get() mounts: its checks ride on the trip that reads the parents.
-      const setup = count === 0 ? this.#mountSetup(id) : undefined;
-      const { parents, mountType } = await this.#layout.readParentsForMount(id, setup);
+      const { parents, mountType } =
+        count === 0
+          ? await this.#layout.readChainForMount(id, this.#mountSetup(id))
+          : { parents: await this.#layout.readParents(id), mountType: 0 };
       // A layer without parents is never mounted: its files are the whole view.
       if (parents.length === 0) {
         this.#refs.set(id, count + 1);
@@ -157,8 +174,9 @@ export class Driver {
    * Bytes in the layer's own files (not its parents'), as Docker's aufs
    * driver counted them. `parent` is accepted for API compatibility only.
    */
-  async diffSize(id: string, _parent?: string, options: AbortOptions = {}): Promise<number> {
-    return this.#inDiffDir(id, (dir) => withCancelToken(options.signal, (token) => native.treeSize(dir, token)));
+  async diffSize(id: string, _parent?: string, options?: AbortOptions): Promise<number> {
+    const signal = signalOf(options);
+    return this.#inDiffDir(id, (dir) => withCancelToken(signal, (token) => native.treeSize(dir, token)));
   }
 
   /**
@@ -191,8 +209,8 @@ export class Driver {
    * whiteouts of a mounted layer included. Like that driver, the layer's own
    * parent chain decides: `parent` is accepted for API compatibility only.
    */
-  async changes(id: string, _parent?: string, options: AbortOptions = {}): Promise<Change[]> {
-    return layerChanges(this.#layout, checkId(id), options);
+  async changes(id: string, _parent?: string, options?: AbortOptions): Promise<Change[]> {
+    return layerChanges(this.#layout, checkId(id), signalOf(options));
   }
 
   /**
@@ -204,22 +222,32 @@ export class Driver {
    * ERR_ARCHIVE_LIMIT for a device number its headers cannot hold. `parent`
    * is accepted for API compatibility only.
    */
-  async diff(id: string, _parent?: string, options: AbortOptions = {}): Promise<Readable> {
-    return this.#inDiffDir(id, (dir) => diffStream(dir, options.signal));
+  async diff(id: string, _parent?: string, options?: AbortOptions): Promise<Readable> {
+    const signal = signalOf(options);
+    return this.#inDiffDir(id, (dir) => diffStream(dir, signal));
   }
 
   /**
    * Extracts the layer tar `diff` (plain or gzip) into the layer's own
    * directory, verbatim: aufs whiteouts stay files. Resolves to what
    * diffSize() would. An entry that would reach outside the layer fails it
-   * with ERR_TAR_BREAKOUT; a failed or aborted apply leaves the layer for
-   * remove(). `parent` is accepted for API compatibility only.
+   * with ERR_TAR_BREAKOUT. A failed or aborted apply, or one the process
+   * died in, leaves the layer listed by incomplete(), for remove(); the
+   * layer is listed from before the first byte is extracted until every
+   * extracted byte is on disk. `parent` is accepted for API compatibility
+   * only.
    */
-  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options: AbortOptions = {}): Promise<number> {
+  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options?: AbortOptions): Promise<number> {
     checkId(id);
+    checkTarSource(diff);
+    const signal = signalOf(options);
     return this.#locks.run(id, async () => {
       if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
-      return this.#inDiffDir(id, (dir) => applyTar(dir, diff, { signal: options.signal }));
+      await this.#layout.markIncomplete(id);
+      const size = await this.#inDiffDir(id, (dir) => applyTar(dir, diff, { signal }));
+      await native.syncfs(this.#layout.diffPath(id));
+      await this.#layout.clearIncomplete(id);
+      return size;
     });
   }
 
@@ -234,7 +262,20 @@ export class Driver {
     }
   }
 
-  /** The directories a layer has, with their modes. */
+  async #deleteLayer(id: string): Promise<void> {
+    // layers/ID goes first: from then on the layer does not exist, and every
+    // later step is one that the next remove() or init() can finish.
+    await this.#layout.removeLayerFile(id);
+    await this.#layout.removeDir(this.#layout.diffPath(id));
+    await this.#layout.removeDir(this.#layout.mountPath(id));
+    await this.#layout.removeDir(this.#layout.workPath(id));
+    await this.#layout.clearIncomplete(id);
+  }
+
+  /**
+   * The directories a mounted layer has, with their modes; work/ID exists
+   * from the mount until the layer is back in aufs form.
+   */
   #layerDirs(id: string): MountSetup['dirs'] {
     const dirs = [
       { path: this.#layout.mountPath(id), mode: LAYER_DIR_MODE },
@@ -244,8 +285,10 @@ export class Driver {
     return dirs;
   }
 
+  /** What create() makes: mnt/ID and diff/ID. work/ID comes with the first mount. */
   async #makeLayerDirs(id: string): Promise<void> {
-    for (const { path: dir, mode } of this.#layerDirs(id)) await mkdir(dir, { mode, recursive: true });
+    await makeDir(this.#layout.mountPath(id), LAYER_DIR_MODE);
+    await makeDir(this.#layout.diffPath(id), LAYER_DIR_MODE);
   }
 
   /**
@@ -272,8 +315,13 @@ export class Driver {
     });
   }
 
+  /**
+   * Unmounts the layer if it is mounted. With `restoreAufsForm`, then tidies
+   * it as the mounter needs, also when that was left to do by a put() that
+   * failed half way or a process that died between the two.
+   */
   async #unmountLayer(id: string, { restoreAufsForm }: { restoreAufsForm: boolean }): Promise<void> {
-    if (!(await unmountIfMounted(this.#layout.mountPath(id), this.#mounter.magic))) return;
-    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.diffPath(id));
+    await unmountIfMounted(this.#layout.mountPath(id), this.#mounter.magic);
+    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.layerDirs(id));
   }
 }

@@ -53,6 +53,14 @@ export class ErrIncompatibleFS extends DriverError {
   }
 }
 
+/** A TypeError like Node's ERR_INVALID_ARG_TYPE: an argument of the wrong kind. */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & { code: 'ERR_INVALID_ARG_TYPE' } {
+  const received = actual === null ? 'null' : typeof actual;
+  return Object.assign(new TypeError(`The "${name}" argument must be ${expected}; received ${received}`), {
+    code: 'ERR_INVALID_ARG_TYPE' as const,
+  });
+}
+
 /** Several failures reported together, as cleanup() does. */
 export class DriverAggregateError extends AggregateError {
   readonly code: DriverErrorCode;

@@ -1,5 +1,6 @@
 // init(): check the kernel, prepare the root, recover from an earlier process:
-// scratch and half-made layers are deleted, live mounts adopted.
+// scratch and half-made layers are deleted, live mounts adopted, layers
+// unmounted without being tidied tidied.
 import { execFile } from 'node:child_process';
 import { access, chmod, constants as fsConstants, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { AufsMounter, probeDirperm1 } from './aufsMounter';
 import { Driver } from './driver';
 import { DriverError, ErrAufsNotSupported, ErrIncompatibleFS, isErrorCode } from './errors';
 import { INCOMPATIBLE_BACKING_FS, backingFsName } from './fsMagic';
-import { LAYOUT_DIRS, Layout } from './layout';
+import { LAYOUT_DIRS, Layout, makeDir } from './layout';
 import type { UnionMounter } from './mounter';
 import { native } from './native';
 import { ProgramMounter } from './programMounter';
@@ -59,7 +60,9 @@ export async function init(root: string, options: readonly string[] = []): Promi
   await prepareRoot(layout, mounter);
   await layout.sweepScratch();
   await layout.sweepOrphans();
-  return new Driver(layout, mounter, await findLiveMounts(layout, mounter));
+  const liveMounts = await findLiveMounts(layout, mounter);
+  await finishUnmounts(layout, mounter, liveMounts);
+  return new Driver(layout, mounter, liveMounts);
 }
 
 async function chooseMounter(options: DriverOptions): Promise<UnionMounter> {
@@ -116,7 +119,17 @@ async function prepareRoot(layout: Layout, mounter: UnionMounter): Promise<void>
   if (made !== undefined) await chmod(layout.root, ROOT_MODE);
   const dirs = LAYOUT_DIRS.map((name) => path.join(layout.root, name));
   if (mounter.needsWorkDir) dirs.push(layout.workDir);
-  for (const dir of dirs) await mkdir(dir, { mode: LAYOUT_DIR_MODE, recursive: true });
+  for (const dir of dirs) await makeDir(dir, LAYOUT_DIR_MODE);
+}
+
+/**
+ * Tidies the layers an earlier process unmounted, or whose mount program
+ * died, without tidying them: the mounter's work/ID says which.
+ */
+async function finishUnmounts(layout: Layout, mounter: UnionMounter, liveMounts: readonly string[]): Promise<void> {
+  for (const id of await layout.workIds()) {
+    if (!liveMounts.includes(id)) await mounter.afterUnmount(layout.layerDirs(id));
+  }
 }
 
 /** Unions an earlier process left mounted under mnt/: adopted, counted once. */

@@ -2,15 +2,16 @@
 //   layers/ID  ancestors of ID, nearest first, one per line
 //   diff/ID    the layer's own files
 //   mnt/ID     where the union is mounted
-// plus work/ID, the mount program's scratch directory, outside diff/.
-import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+// plus work/ID, the mount program's scratch directory, outside diff/, and
+// incomplete/ID, an empty file marking a layer whose applyDiff has not finished.
+import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DriverError, isErrorCode, layerNotFound } from './errors';
 import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
 import { native, type LayerMountState, type MountSetup } from './native';
 
-export const LAYOUT_DIRS = ['mnt', 'diff', 'layers'] as const;
+export const LAYOUT_DIRS = ['mnt', 'diff', 'layers', 'incomplete'] as const;
 
 export class Layout {
   readonly root: string;
@@ -18,6 +19,7 @@ export class Layout {
   readonly diffDir: string;
   readonly mntDir: string;
   readonly workDir: string;
+  readonly incompleteDir: string;
 
   constructor(root: string) {
     this.root = root;
@@ -25,6 +27,7 @@ export class Layout {
     this.diffDir = path.join(root, 'diff');
     this.mntDir = path.join(root, 'mnt');
     this.workDir = path.join(root, 'work');
+    this.incompleteDir = path.join(root, 'incomplete');
   }
 
   layerFile(id: string): string {
@@ -43,36 +46,56 @@ export class Layout {
     return path.join(this.workDir, checkId(id));
   }
 
-  async exists(id: string): Promise<boolean> {
-    try {
-      await lstat(this.layerFile(id));
-      return true;
-    } catch (err) {
-      if (isErrorCode(err, 'ENOENT')) return false;
-      throw err;
-    }
+  incompleteMarker(id: string): string {
+    return path.join(this.incompleteDir, checkId(id));
   }
 
-  /** Ancestors of `id`, nearest first. ERR_LAYER_NOT_FOUND when `id` has no layers file. */
-  async readParents(id: string): Promise<string[]> {
-    return (await this.readParentsForMount(id)).parents;
+  /** The directories the mounter tidies after an unmount. */
+  layerDirs(id: string): { upper: string; work: string } {
+    return { upper: this.diffPath(id), work: this.workPath(id) };
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return pathExists(this.layerFile(id));
   }
 
   /**
-   * readParents(), and with `setup` what mounting the layer needs, in the
-   * same trip to the addon: ERR_CORRUPT_LAYER when a parent does not exist,
-   * else the layer's directories made and the type of what is mounted on its
-   * mount point (0 for nothing).
+   * Ancestors of `id`, nearest first, as its layers file lists them.
+   * ERR_LAYER_NOT_FOUND when `id` has no layers file, ERR_CORRUPT_LAYER when
+   * the file is not one or names an invalid id.
    */
-  async readParentsForMount(id: string, setup?: MountSetup): Promise<{ parents: string[]; mountType: number }> {
+  async readParents(id: string): Promise<string[]> {
+    return (await this.#readLayersFile(id, false)).parents;
+  }
+
+  /** readParents(), and ERR_CORRUPT_LAYER unless every ancestor exists. */
+  async readChain(id: string): Promise<string[]> {
+    return (await this.#readLayersFile(id, true)).parents;
+  }
+
+  /**
+   * readChain(), and what mounting the layer needs, in the same trip to the
+   * addon: the layer's directories made and the type of what is mounted on
+   * its mount point (0 for nothing).
+   */
+  async readChainForMount(id: string, setup: MountSetup): Promise<{ parents: string[]; mountType: number }> {
+    return this.#readLayersFile(id, true, setup);
+  }
+
+  async #readLayersFile(
+    id: string,
+    checkParents: boolean,
+    setup?: MountSetup,
+  ): Promise<{ parents: string[]; mountType: number }> {
     const file = this.layerFile(id);
     let state: LayerMountState;
     try {
-      state = await native.checkLayerMount(file, this.layersDir, setup);
+      state = await native.checkLayerMount(file, this.layersDir, checkParents, setup);
     } catch (err) {
       if (isErrorCode(err, 'ENOENT') && err.path === file) throw layerNotFound(id, file);
       throw err;
     }
+    if (state.problem !== '') throw new DriverError('ERR_CORRUPT_LAYER', `corrupt layers file: ${state.problem}`, file);
     const parents = parseParents(id, file, state.chain);
     if (state.missingParent !== '') {
       throw new DriverError(
@@ -93,12 +116,17 @@ export class Layout {
     const scratch = file + SCRATCH_SUFFIX;
     const fh = await open(scratch, 'w', 0o644);
     try {
-      await fh.writeFile(parents.map((p) => `${p}\n`).join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(parents.map((p) => `${p}\n`).join(''));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(scratch, file);
+    } catch (err) {
+      await unlinkIfExists(scratch).catch(() => undefined);
+      throw err;
     }
-    await rename(scratch, file);
     await syncDir(this.layersDir);
   }
 
@@ -108,14 +136,47 @@ export class Layout {
     return names.filter((name) => isValidId(name));
   }
 
+  /** Ids under work/: layers mounted by a mount program and not tidied since. */
+  async workIds(): Promise<string[]> {
+    const names = await readdirIfExists(this.workDir);
+    return names.filter((name) => isValidId(name));
+  }
+
   /** Ids under mnt/: every directory that may hold a mount of ours. */
   async mountIds(): Promise<string[]> {
     const names = await readdirIfExists(this.mntDir);
     return names.filter((name) => isValidId(name));
   }
 
+  /**
+   * Marks `id` incomplete, durably, before anything is extracted into it:
+   * whatever of the extraction reaches the disk, the marker got there first.
+   */
+  async markIncomplete(id: string): Promise<void> {
+    const fh = await open(this.incompleteMarker(id), 'w', 0o644);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await syncDir(this.incompleteDir);
+  }
+
+  /** Drops the marker of `id`, durably when there was one. */
+  async clearIncomplete(id: string): Promise<void> {
+    if (await unlinkIfExists(this.incompleteMarker(id))) await syncDir(this.incompleteDir);
+  }
+
+  /** Ids of the layers that carry an incomplete marker. */
+  async incompleteIds(): Promise<string[]> {
+    const ids = (await readdirIfExists(this.incompleteDir)).filter((name) => isValidId(name));
+    const present = await Promise.all(ids.map((id) => this.exists(id)));
+    return ids.filter((_, i) => present[i]);
+  }
+
   async removeLayerFile(id: string): Promise<void> {
-    await unlinkIfExists(this.layerFile(id));
+    // A tree, not unlink(): whatever corruption put there goes too.
+    await removeTreeIfExists(this.layerFile(id));
     await syncDir(this.layersDir);
   }
 
@@ -140,29 +201,24 @@ export class Layout {
   }
 
   /**
-   * Deletes layer directories that have no layers file: what a create or
-   * remove killed half way left behind. No layer exists without that file.
+   * Deletes layer directories and markers that have no layers file: what a
+   * create or remove killed half way left behind. No layer exists without
+   * that file.
    */
   async sweepOrphans(): Promise<void> {
     const layers = new Set(await readdirIfExists(this.layersDir));
-    for (const dir of [this.diffDir, this.mntDir, this.workDir]) {
+    for (const dir of [this.diffDir, this.mntDir, this.workDir, this.incompleteDir]) {
       for (const name of await readdirIfExists(dir)) {
-        if (!isValidId(name) || layers.has(name)) continue;
-        try {
-          await this.removeDir(path.join(dir, name));
-        } catch (err) {
-          // Something is mounted there: leave it for whoever mounted it.
-          if (!isErrorCode(err, 'EBUSY')) throw err;
-        }
+        if (isValidId(name) && !layers.has(name)) await unlessBusy(this.removeDir(path.join(dir, name)));
       }
     }
   }
 
   /** Deletes whatever scratch an earlier process left in the layout's directories. */
   async sweepScratch(): Promise<void> {
-    for (const dir of [this.layersDir, this.diffDir, this.mntDir, this.workDir]) {
+    for (const dir of [this.layersDir, this.diffDir, this.mntDir, this.workDir, this.incompleteDir]) {
       for (const name of await readdirIfExists(dir)) {
-        if (name.endsWith(SCRATCH_SUFFIX)) await removeTreeIfExists(path.join(dir, name));
+        if (name.endsWith(SCRATCH_SUFFIX)) await unlessBusy(removeTreeIfExists(path.join(dir, name)));
       }
     }
   }
@@ -187,6 +243,37 @@ function parseParents(id: string, file: string, text: string): string[] {
   return parents;
 }
 
+/** Waits for a removal; one that failed because something is mounted there is left for whoever mounted it. */
+async function unlessBusy(removal: Promise<void>): Promise<void> {
+  try {
+    await removal;
+  } catch (err) {
+    if (!isErrorCode(err, 'EBUSY')) throw err;
+  }
+}
+
+/**
+ * Makes the directory `dir`, whose parent exists, unless it is there. (A
+ * recursive mkdir would do, but Node reports its EROFS as ENOENT.)
+ */
+export async function makeDir(dir: string, mode: number): Promise<void> {
+  try {
+    await mkdir(dir, { mode });
+  } catch (err) {
+    if (!isErrorCode(err, 'EEXIST')) throw err;
+  }
+}
+
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (err) {
+    if (isErrorCode(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
 async function readdirIfExists(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
@@ -196,11 +283,14 @@ async function readdirIfExists(dir: string): Promise<string[]> {
   }
 }
 
-async function unlinkIfExists(file: string): Promise<void> {
+/** Whether there was a `file` to unlink. */
+async function unlinkIfExists(file: string): Promise<boolean> {
   try {
     await unlink(file);
+    return true;
   } catch (err) {
     if (!isErrorCode(err, 'ENOENT')) throw err;
+    return false;
   }
 }
 

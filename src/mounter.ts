@@ -14,6 +14,14 @@ export interface UnionMountRequest {
   label?: string;
 }
 
+/** The directories of a layer whose union is not mounted. */
+export interface UnmountedLayer {
+  /** diff/ID */
+  upper: string;
+  /** work/ID */
+  work: string;
+}
+
 export interface UnionMounter {
   /** How status() and errors name this kind of mount. */
   readonly description: string;
@@ -23,6 +31,10 @@ export interface UnionMounter {
   /** Whether layers need a work/ID directory. */
   readonly needsWorkDir: boolean;
   mount(request: UnionMountRequest): Promise<void>;
-  /** Brings diff/ID back into aufs form once its union is unmounted. */
-  afterUnmount(upper: string): Promise<void>;
+  /**
+   * Brings diff/ID back into aufs form once its union is unmounted. Cheap
+   * when there is nothing to do, and safe to repeat: what a process that
+   * died half way left to do is done by the next call.
+   */
+  afterUnmount(layer: UnmountedLayer): Promise<void>;
 }

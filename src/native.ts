@@ -81,6 +81,8 @@ export interface MountSetup {
 export interface LayerMountState {
   /** The layers file as read: the parents, one per line. */
   chain: string;
+  /** Why the layers file is not one (a symlink, not a regular file, too long), or ''. */
+  problem: string;
   /** The first listed parent that is no layer (no layers file, or a name that cannot have one), or ''. */
   missingParent: string;
   /** mountType() of the mount point, once the directories are made; 0 if not asked. */
@@ -95,18 +97,21 @@ export interface NativeBinding {
   mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void>;
   umount2(target: string, flags: number): Promise<void>;
   /**
-   * Reads the layers file `layerFile`. With `setup`, when the file lists
-   * parents, also checks that each has a file in `layersDir` and, if so,
-   * makes `setup.dirs` and asks mountType(setup.mountPoint): what the first
-   * get() of a layer needs, in one trip to the thread pool.
+   * Reads the layers file `layerFile`, never through a symlink. When the file
+   * lists parents and `checkParents` or `setup` is given, also checks that
+   * each has a file in `layersDir`; with `setup`, if so, makes `setup.dirs`
+   * and asks mountType(setup.mountPoint): what the first get() of a layer
+   * needs, in one trip to the thread pool.
    */
-  checkLayerMount(layerFile: string, layersDir: string, setup?: MountSetup): Promise<LayerMountState>;
+  checkLayerMount(layerFile: string, layersDir: string, checkParents: boolean, setup?: MountSetup): Promise<LayerMountState>;
   /** umount2(target, flags) when mountType(target) is `type`; resolves to whether it unmounted. */
   unmountIfType(target: string, type: number, flags: number): Promise<boolean>;
   /** f_type of the filesystem holding `path`. */
   statfsType(path: string): Promise<number>;
   /** f_type of the filesystem mounted at `path`, or 0 when `path` is not a mount root. */
   mountType(path: string): Promise<number>;
+  /** syncfs(2) of the filesystem holding the directory `path`: all its writes made durable. */
+  syncfs(path: string): Promise<void>;
   /** `rm -rf --one-file-system` without following symlinks. */
   removeTree(path: string): Promise<void>;
   /** Rewrites overlay whiteouts under `dir` into aufs form; resolves to how many. */

@@ -5,9 +5,10 @@
 import { execFile } from 'node:child_process';
 
 import { DriverError } from './errors';
+import { pathExists, removeTreeIfExists } from './layout';
 import { assertMountablePath, labelOption } from './mountOptions';
 import { native } from './native';
-import type { UnionMounter, UnionMountRequest } from './mounter';
+import type { UnionMounter, UnionMountRequest, UnmountedLayer } from './mounter';
 import { unmountWith } from './unmount';
 
 // fuse-overlayfs forks into the background once the mount is up; a program
@@ -45,8 +46,14 @@ export class ProgramMounter implements UnionMounter {
     }
   }
 
-  async afterUnmount(upper: string): Promise<void> {
+  /**
+   * work/ID exists from the mount until the whiteouts are converted, and is
+   * deleted last: while it is there, the conversion is still to do.
+   */
+  async afterUnmount({ upper, work }: UnmountedLayer): Promise<void> {
+    if (!(await pathExists(work))) return;
     await native.convertOverlayWhiteouts(upper);
+    await removeTreeIfExists(work);
   }
 }
 

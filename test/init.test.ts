@@ -61,7 +61,7 @@ describe('init', () => {
     const again = await init(root, PROGRAM_OPTIONS);
     expect(await again.exists('kept')).to.equal(true);
     expect(readFileSync(path.join(root, 'diff', 'kept', 'f'), 'utf8')).to.equal('data');
-    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'layers', 'mnt', 'work']);
+    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'incomplete', 'layers', 'mnt', 'work']);
   });
 
   it('works on a root laid out by Docker', async () => {

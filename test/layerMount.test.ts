@@ -1,6 +1,6 @@
 // The one-trip checks behind get() and put(): checkLayerMount and unmountIfType.
 import { expect } from 'chai';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { native } from '../src/native';
@@ -25,40 +25,63 @@ describe('checkLayerMount and unmountIfType', () => {
 
   it('reads the chain alone without a setup, and makes nothing', async () => {
     writeFileSync(path.join(layers, 'top'), 'mid\n\nbase\n');
-    const state = await native.checkLayerMount(path.join(layers, 'top'), layers);
-    expect(state).to.deep.equal({ chain: 'mid\n\nbase\n', missingParent: '', mountType: 0 });
+    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, false);
+    expect(state).to.deep.equal({ chain: 'mid\n\nbase\n', problem: '', missingParent: '', mountType: 0 });
   });
+
+  it('checks the parents without a setup when asked, and makes nothing', async () => {
+    writeFileSync(path.join(layers, 'mid'), '');
+    writeFileSync(path.join(layers, 'top'), 'mid\nbase\n');
+    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, true);
+    expect(state).to.deep.equal({ chain: 'mid\nbase\n', problem: '', missingParent: 'base', mountType: 0 });
+    expect(() => statSync(path.join(scratch.dir, 'mnt'))).to.throw(/ENOENT/);
+  });
+
+  const notLayersFiles: Record<string, [(file: string) => void, string]> = {
+    'a symlink': [(file) => symlinkSync('/etc/hostname', file), 'it is a symlink'],
+    'a directory': [(file) => mkdirSync(file), 'not a regular file'],
+    'over a MiB long': [(file) => writeFileSync(file, 'x\n'.repeat(600_000)), '1200000 bytes long'],
+  };
+  for (const [what, [make, problem]] of Object.entries(notLayersFiles)) {
+    it(`reads nothing from a layers file that is ${what}, and says so`, async () => {
+      const file = path.join(layers, 'top');
+      make(file);
+      const state = await native.checkLayerMount(file, layers, true, setupFor('mnt/top'));
+      expect(state).to.deep.equal({ chain: '', problem, missingParent: '', mountType: 0 });
+      expect(() => statSync(path.join(scratch.dir, 'mnt'))).to.throw(/ENOENT/);
+    });
+  }
 
   it('checks the parents, makes the directories with their modes and parents, and looks at the mount point', async () => {
     for (const id of ['mid', 'base']) writeFileSync(path.join(layers, id), '');
     writeFileSync(path.join(layers, 'top'), 'mid\nbase\n');
     const setup = setupFor('mnt/top', 'work/top');
-    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, setup);
-    expect(state).to.deep.equal({ chain: 'mid\nbase\n', missingParent: '', mountType: 0 });
+    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, false, setup);
+    expect(state).to.deep.equal({ chain: 'mid\nbase\n', problem: '', missingParent: '', mountType: 0 });
     expect(statSync(path.join(scratch.dir, 'mnt/top')).mode & 0o777).to.equal(0o755);
     expect(statSync(path.join(scratch.dir, 'work/top')).mode & 0o777).to.equal(0o700);
     await native.mount('tmpfs', setup.mountPoint, 'tmpfs', 0, '');
-    expect((await native.checkLayerMount(path.join(layers, 'top'), layers, setup)).mountType).to.equal(TMPFS_MAGIC);
+    expect((await native.checkLayerMount(path.join(layers, 'top'), layers, false, setup)).mountType).to.equal(TMPFS_MAGIC);
   });
 
   it('names the first missing parent and makes nothing then', async () => {
     writeFileSync(path.join(layers, 'base'), '');
     writeFileSync(path.join(layers, 'top'), 'base\ngone\nalso-gone\n');
-    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, setupFor('mnt/top'));
+    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, false, setupFor('mnt/top'));
     expect(state.missingParent).to.equal('gone');
     expect(() => statSync(path.join(scratch.dir, 'mnt'))).to.throw(/ENOENT/);
   });
 
   it('looks no parent up by a name that could lead out of layers/', async () => {
     writeFileSync(path.join(layers, 'top'), '../layers/top\n');
-    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, setupFor('mnt/top'));
+    const state = await native.checkLayerMount(path.join(layers, 'top'), layers, false, setupFor('mnt/top'));
     expect(state.missingParent).to.equal('../layers/top');
     expect(() => statSync(path.join(scratch.dir, 'mnt'))).to.throw(/ENOENT/);
   });
 
   it('rejects with ENOENT on the layers file of a layer that does not exist', async () => {
     const file = path.join(layers, 'missing');
-    const err = await rejection(native.checkLayerMount(file, layers));
+    const err = await rejection(native.checkLayerMount(file, layers, false));
     expect(err.code).to.equal('ENOENT');
     expect(err.path).to.equal(file);
   });

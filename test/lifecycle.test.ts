@@ -34,7 +34,7 @@ describe('layer lifecycle through the mount program', function () {
 
   it('lays out a Docker-style root and parent chains', async () => {
     await buildChain();
-    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'layers', 'mnt', 'work']);
+    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'incomplete', 'layers', 'mnt', 'work']);
     expect(lstatSync(root).mode & 0o777).to.equal(0o710);
     expect(readFileSync(path.join(root, 'layers', 'base'), 'utf8')).to.equal('');
     expect(readFileSync(path.join(root, 'layers', 'l3'), 'utf8')).to.equal('l2\nl1\nbase\n');
@@ -259,7 +259,7 @@ describe('layer lifecycle through the mount program', function () {
   it('treats unmounting what is not mounted as done, and checks its argument', async () => {
     await unmount(root);
     await unmount(path.join(root, 'no-such-dir'));
-    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'layers', 'mnt', 'work']);
+    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'incomplete', 'layers', 'mnt', 'work']);
     const err = await rejection(unmount(42 as unknown as string));
     expect(err).to.be.instanceOf(TypeError);
     expect(err.code).to.equal('ERR_INVALID_ARG_TYPE');

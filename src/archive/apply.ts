@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 
 import { withCancelToken, type AbortOptions } from '../abort';
-import { DriverError, isErrorCode } from '../errors';
+import { DriverError, invalidArgType, isErrorCode } from '../errors';
 import { native, type LayerWriterOptions } from '../native';
 import { feedUntouchedFile } from './fileSource';
 import { feedStream } from './streamFeed';
@@ -14,6 +14,13 @@ import { feedStream } from './streamFeed';
 export type TarSource = Readable | AsyncIterable<Uint8Array>;
 
 export interface ApplyOptions extends AbortOptions, LayerWriterOptions {}
+
+/** Throws ERR_INVALID_ARG_TYPE, before anything is written, unless `source` can be read as a TarSource. */
+export function checkTarSource(source: unknown): asserts source is TarSource {
+  if (typeof (source as Partial<AsyncIterable<unknown>> | null | undefined)?.[Symbol.asyncIterator] !== 'function') {
+    throw invalidArgType('diff', 'a Readable or an async iterable of Uint8Arrays', source);
+  }
+}
 
 const TAR_ERROR_CODES = ['ERR_TAR_BREAKOUT', 'ERR_TAR_INVALID', 'ERR_TAR_LIMIT'] as const;
 

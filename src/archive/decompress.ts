@@ -3,7 +3,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-import { DriverError } from '../errors';
+import { DriverError, invalidArgType } from '../errors';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const GUNZIP_CHUNK_SIZE = 256 * 1024;
@@ -53,5 +53,5 @@ function isGzip(head: Uint8Array): boolean {
 
 function bytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
-  throw new TypeError(`a layer tar must be a stream of bytes, got a chunk of type ${typeof chunk}`);
+  throw invalidArgType('diff', 'a stream of Uint8Arrays', chunk);
 }
