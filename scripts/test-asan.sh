@@ -10,7 +10,7 @@ mkdir -p "$out"
 cp -r binding.gyp native package.json "$out/"
 ln -s "$PWD/node_modules" "$out/node_modules"
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
-(cd "$out" && CFLAGS="$sanitize" CXXFLAGS="$sanitize" LDFLAGS="-fsanitize=address,undefined" npx node-gyp rebuild >/dev/null)
+(cd "$out" && CFLAGS="$sanitize" CXXFLAGS="$sanitize" LDFLAGS="-fsanitize=address,undefined" npx node-gyp rebuild --loglevel=error >/dev/null)
 
 export AUFS_GRAPHDRIVER_NATIVE="$out/build/Release/aufs_native.node"
 # Node itself is not instrumented and keeps memory until exit: leaks are not
