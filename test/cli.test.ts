@@ -126,10 +126,10 @@ describe('the aufs-graphdriver CLI', function () {
     });
 
     it('creates, lists, mounts, records changes, sizes and removes layers', () => {
-      expect(ok('ls')).to.equal(['ID      PARENT   SIZE', 'base    -        19B', 'child   base     0B', ''].join('\n'));
+      expect(ok('ls')).to.equal(['ID      PARENT   SIZE   STATE', 'base    -        19B    ok', 'child   base     0B     ok', ''].join('\n'));
       expect(JSON.parse(ok('ls', '--json'))).to.deep.equal([
-        { id: 'base', parent: null, size: 19 },
-        { id: 'child', parent: 'base', size: 0 },
+        { id: 'base', parent: null, size: 19, incomplete: false },
+        { id: 'child', parent: 'base', size: 0, incomplete: false },
       ]);
       expect(readFileSync(path.join(root, 'layers', 'child'), 'utf8')).to.equal('base\n');
 
@@ -169,7 +169,7 @@ describe('the aufs-graphdriver CLI', function () {
 
       ok('rm', 'child');
       ok('rm', 'base');
-      expect(ok('ls')).to.equal('ID   PARENT   SIZE\n');
+      expect(ok('ls')).to.equal('ID   PARENT   SIZE   STATE\n');
       expect(JSON.parse(ok('ls', '--json'))).to.deep.equal([]);
       expect(readdirSync(path.join(root, 'layers'))).to.deep.equal([]);
     });
@@ -230,6 +230,9 @@ describe('the aufs-graphdriver CLI', function () {
       expect(fails(1, [...rootArgs(), 'apply', 'nope'], tar)).to.equal('aufs-graphdriver: layer "nope" does not exist (ERR_LAYER_NOT_FOUND)');
       const broken = fails(1, [...rootArgs(), 'apply', 'other'], Buffer.from('this is not a tar archive'.repeat(40)));
       expect(broken).to.match(/^aufs-graphdriver: .*layer "other" may now hold part of the tar \(ERR_TAR_INVALID\)$/);
+      const listed = JSON.parse(ok('ls', '--json')) as Array<{ id: string; incomplete: boolean }>;
+      expect(listed.filter((layer) => layer.incomplete).map((layer) => layer.id)).to.deep.equal(['other']);
+      expect(ok('ls').split('\n').filter((line) => line.endsWith('incomplete'))).to.have.length(1);
     });
 
     it('migrates a Docker < 0.7 root, making init layers as Docker did', () => {
@@ -317,14 +320,14 @@ describe('the aufs-graphdriver CLI', function () {
     it('is managed as it is', () => {
       expect(ok('ls')).to.equal(
         [
-          `ID${' '.repeat(62)}   PARENT${' '.repeat(58)}   SIZE`,
+          `ID${' '.repeat(62)}   PARENT${' '.repeat(58)}   SIZE   STATE`,
           ...[
             [base, '-', '17B'],
             [mid, base, '5B'],
             [top, mid, '4B'],
           ]
             .sort((a, b) => a[0].localeCompare(b[0]))
-            .map(([id, parent, size]) => `${id}   ${parent.padEnd(64)}   ${size}`),
+            .map(([id, parent, size]) => `${id}   ${parent.padEnd(64)}   ${size.padEnd(4)}   ok`),
           '',
         ].join('\n'),
       );

@@ -92,9 +92,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'list the layers with their parent and size',
     details: [
       'One row per layer, sorted by id: ID, PARENT (its nearest ancestor, "-" for',
-      "a base layer) and SIZE (bytes in the layer's own files, as `size` counts",
-      'them; decimal units). With --json: an array of {"id", "parent" (null for a',
-      'base layer), "size" (bytes)}.',
+      "a base layer), SIZE (bytes in the layer's own files, as `size` counts",
+      'them; decimal units) and STATE ("incomplete" when its last apply did not',
+      'finish: its files are partial, remove it). With --json: an array of',
+      '{"id", "parent" (null for a base layer), "size" (bytes), "incomplete"}.',
     ].join('\n'),
     options: { json: JSON_OPTION },
   },

@@ -45,6 +45,7 @@ interface LayerRow {
   id: string;
   parent: string | null;
   size: number;
+  incomplete: boolean;
 }
 
 export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
@@ -56,10 +57,12 @@ export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
 
   async ls({ driver, json, signal, print }) {
     const d = await driver();
+    const incomplete = new Set(await d.incomplete());
     const rows = await mapLimit(await d.layers(), async (id): Promise<LayerRow | undefined> => {
       try {
         const parents = await d.parents(id);
-        return { id, parent: parents[0] ?? null, size: await d.diffSize(id, undefined, { signal }) };
+        const size = await d.diffSize(id, undefined, { signal });
+        return { id, parent: parents[0] ?? null, size, incomplete: incomplete.has(id) };
       } catch (err) {
         // Removed since it was listed; a layer without its diff/ is an error.
         if (isErrorCode(err, 'ERR_LAYER_NOT_FOUND') && !(await d.exists(id))) return undefined;
@@ -70,7 +73,8 @@ export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
     if (json) {
       print(`${JSON.stringify(layers, null, 2)}\n`);
     } else {
-      print(formatTable([['ID', 'PARENT', 'SIZE'], ...layers.map((l) => [l.id, l.parent ?? '-', humanSize(l.size)])]));
+      const table = layers.map((l) => [l.id, l.parent ?? '-', humanSize(l.size), l.incomplete ? 'incomplete' : 'ok']);
+      print(formatTable([['ID', 'PARENT', 'SIZE', 'STATE'], ...table]));
     }
   },
 
