@@ -19,11 +19,6 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 asan_runtime="$(g++ -print-file-name=libasan.so)"
 ubsan_runtime="$(g++ -print-file-name=libubsan.so)"
-# The sanitizers need every code path, not the counts that prove crash
-# consistency and robustness (npm test runs those in full); at several times
-# the cost per iteration, the two longest tests run fewer unless told.
-export CRASH_KILLS="${CRASH_KILLS:-25}"
-export FUZZ_INPUTS="${FUZZ_INPUTS:-2000}"
 # Child processes inherit the runtimes too: node children load this addon.
 export LD_PRELOAD="$asan_runtime $ubsan_runtime"
 exec npx mocha "$@"

@@ -13,13 +13,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { init, type Driver } from '../../src';
 import { PROGRAM_OPTIONS, mountsUnder, scratchDir } from '../helpers/fixtures';
 import { seededRandom, testSeed } from '../helpers/random';
+import { rounds } from '../helpers/sanitizers';
 import { snapshot, type SnapshotEntry } from '../tarSupport';
 import { CONTAINER_PREFIX, CONTAINER_WRITES, IMAGE_PREFIX } from './crashWorkload';
 import { writeLayerTar } from './support/layerTar';
 import { bundleProgram, startBundled, waitForProcessGroup } from './support/processes';
 import { expectAllRemovable, expectAufsForm, expectConsistentStore } from './support/storeCheck';
 
-const KILLS = Number(process.env.CRASH_KILLS ?? 200);
+const KILLS = Number(process.env.CRASH_KILLS ?? rounds(200, 25));
 /** Every so many kills, everything is removed and the workload starts afresh. */
 const REMOVE_ALL_EVERY = 50;
 

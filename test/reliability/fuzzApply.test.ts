@@ -14,10 +14,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type Driver, init } from '../../src';
 import { PROGRAM_OPTIONS, scratchDir } from '../helpers/fixtures';
 import { seededRandom, testSeed } from '../helpers/random';
+import { rounds } from '../helpers/sanitizers';
 import { snapshot, streamOf } from '../tarSupport';
 import { fuzzInput, seedTars } from './support/tarFuzz';
 
-const INPUTS = Number(process.env.FUZZ_INPUTS ?? 10_000);
+const INPUTS = Number(process.env.FUZZ_INPUTS ?? rounds(10_000, 2_000));
 const INPUTS_PER_LAYER = 100;
 const CHECK_EVERY = 1000;
 const HANG_MS = 10_000;
