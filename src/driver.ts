@@ -244,8 +244,11 @@ export class Driver {
     return this.#locks.run(id, async () => {
       if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
       await this.#layout.markIncomplete(id);
-      const size = await this.#inDiffDir(id, (dir) => applyTar(dir, diff, { signal }));
-      await native.syncfs(this.#layout.diffPath(id));
+      const size = await this.#inDiffDir(id, async (dir) => {
+        const extracted = await applyTar(dir, diff, { signal });
+        await native.syncfs(dir);
+        return extracted;
+      });
       await this.#layout.clearIncomplete(id);
       return size;
     });
@@ -322,6 +325,6 @@ export class Driver {
    */
   async #unmountLayer(id: string, { restoreAufsForm }: { restoreAufsForm: boolean }): Promise<void> {
     await unmountIfMounted(this.#layout.mountPath(id), this.#mounter.magic);
-    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.layerDirs(id));
+    if (restoreAufsForm) await this.#mounter.afterUnmount(this.#layout.unmountedLayer(id));
   }
 }

@@ -128,7 +128,7 @@ async function prepareRoot(layout: Layout, mounter: UnionMounter): Promise<void>
  */
 async function finishUnmounts(layout: Layout, mounter: UnionMounter, liveMounts: readonly string[]): Promise<void> {
   for (const id of await layout.workIds()) {
-    if (!liveMounts.includes(id)) await mounter.afterUnmount(layout.layerDirs(id));
+    if (!liveMounts.includes(id)) await mounter.afterUnmount(layout.unmountedLayer(id));
   }
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { DriverError, isErrorCode, layerNotFound } from './errors';
 import { SCRATCH_SUFFIX, checkId, idProblem, isValidId } from './ids';
+import type { UnmountedLayer } from './mounter';
 import { native, type LayerMountState, type MountSetup } from './native';
 
 export const LAYOUT_DIRS = ['mnt', 'diff', 'layers', 'incomplete'] as const;
@@ -51,7 +52,7 @@ export class Layout {
   }
 
   /** The directories the mounter tidies after an unmount. */
-  layerDirs(id: string): { upper: string; work: string } {
+  unmountedLayer(id: string): UnmountedLayer {
     return { upper: this.diffPath(id), work: this.workPath(id) };
   }
 
@@ -138,14 +139,12 @@ export class Layout {
 
   /** Ids under work/: layers mounted by a mount program and not tidied since. */
   async workIds(): Promise<string[]> {
-    const names = await readdirIfExists(this.workDir);
-    return names.filter((name) => isValidId(name));
+    return idsIn(this.workDir);
   }
 
   /** Ids under mnt/: every directory that may hold a mount of ours. */
   async mountIds(): Promise<string[]> {
-    const names = await readdirIfExists(this.mntDir);
-    return names.filter((name) => isValidId(name));
+    return idsIn(this.mntDir);
   }
 
   /**
@@ -169,7 +168,7 @@ export class Layout {
 
   /** Ids of the layers that carry an incomplete marker. */
   async incompleteIds(): Promise<string[]> {
-    const ids = (await readdirIfExists(this.incompleteDir)).filter((name) => isValidId(name));
+    const ids = await idsIn(this.incompleteDir);
     const present = await Promise.all(ids.map((id) => this.exists(id)));
     return ids.filter((_, i) => present[i]);
   }
@@ -272,6 +271,11 @@ export async function pathExists(file: string): Promise<boolean> {
     if (isErrorCode(err, 'ENOENT')) return false;
     throw err;
   }
+}
+
+/** The names in `dir` that can be layer ids; none when `dir` is missing. */
+async function idsIn(dir: string): Promise<string[]> {
+  return (await readdirIfExists(dir)).filter((name) => isValidId(name));
 }
 
 async function readdirIfExists(dir: string): Promise<string[]> {
