@@ -30,15 +30,13 @@ export async function unmountWith(sys: UnmountSyscall, target: string): Promise<
 /**
  * Unmounts what is mounted at `target` if it is a mount of type `magic`, in
  * one trip to the addon unless it is busy (then retried as unmount() does).
- * Resolves to whether it was mounted.
  */
-export async function unmountIfMounted(target: string, magic: number): Promise<boolean> {
+export async function unmountIfMounted(target: string, magic: number): Promise<void> {
   try {
-    return await native.unmountIfType(target, magic, native.constants.UMOUNT_NOFOLLOW);
+    await native.unmountIfType(target, magic, native.constants.UMOUNT_NOFOLLOW);
   } catch (err) {
     if (!isErrorCode(err, 'EBUSY')) throw err;
     await unmountWith(native, target);
-    return true;
   }
 }
 
