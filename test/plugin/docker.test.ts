@@ -212,7 +212,7 @@ describe('Docker 20.10 on the plugin (dockerd --storage-driver, with vfs as the 
   });
 
   after(async () => {
-    await Promise.all([ours?.stop(), vfs?.stop()]);
+    await Promise.all([ours?.dispose(), vfs?.dispose()]);
     await serve?.stop('SIGKILL');
     scratch?.dispose();
   });

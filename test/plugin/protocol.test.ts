@@ -6,7 +6,6 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync 
 import { Agent } from 'node:http';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 
 import { expect } from 'chai';
 
@@ -14,20 +13,12 @@ import { PLUGIN_CALLS, createPluginServer, type PluginServer } from '../../src';
 import { PROGRAM_OPTIONS, mountsUnder, scratchDir } from '../helpers/fixtures';
 import { scanTar } from '../support/tarScan';
 import { pythonTar } from '../tarSupport';
+import { eventually } from './support/eventually';
 import { ok, pluginCall, startCall } from './support/pluginClient';
 
 const JSON_TYPE = 'application/vnd.docker.plugins.v1+json';
 const BASE = 'a'.repeat(64);
 const CHILD = `${'b'.repeat(64)}-init`;
-
-/** Waits until `check` holds, polling; fails with `what` after 10 s. */
-async function eventually(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await delay(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('plugin protocol (createPluginServer)', function () {
   let scratch: ReturnType<typeof scratchDir>;

@@ -1,18 +1,22 @@
-// A dockerd of a test's own: its own data root, exec root, pid file and API
-// socket under a scratch directory, no iptables and no bridge, so that it
-// shares nothing with the machine's Docker or other tests'. It starts its own
+// A dockerd of a test's own: its own data root, exec root, pid file, API
+// socket and cgroup parent, no iptables and no bridge, so that it shares
+// nothing with the machine's Docker or other tests'. It starts its own
 // containerd (under its exec root). Debian's client is called by its path.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 export const DOCKER = '/usr/bin/docker';
+export const CTR = '/usr/bin/ctr';
+/** The containerd namespace dockerd keeps its containers in. */
+const CONTAINERD_NAMESPACE = 'moby';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 60_000;
+const CGROUP_ROOT = '/sys/fs/cgroup';
 
 export interface DockerdOptions {
   /** A scratch directory of its own: data/, exec/, dockerd.pid, docker.sock and dockerd.log go there. */
@@ -40,6 +44,8 @@ export class Dockerd {
   readonly dataRoot: string;
   readonly execRoot: string;
   readonly socket: string;
+  /** The cgroup (v1, cgroupfs) every container of this dockerd is put under. */
+  readonly cgroupParent: string;
   readonly #options: DockerdOptions;
   #process: ChildProcess | undefined;
 
@@ -50,6 +56,7 @@ export class Dockerd {
     this.execRoot = path.join(options.dir, 'exec');
     this.socket = path.join(options.dir, 'docker.sock');
     mkdirSync(this.dir, { recursive: true });
+    this.cgroupParent = `aufs-test-${path.basename(path.dirname(this.dir))}-${path.basename(this.dir)}`;
   }
 
   /** Where the storage driver keeps its layers: DATA-ROOT/NAME, as Docker names it. */
@@ -61,7 +68,7 @@ export class Dockerd {
     return path.join(this.dir, 'dockerd.log');
   }
 
-  /** The pid of the containerd this dockerd started (which outlives a dockerd killed with SIGKILL). */
+  /** The pid of the containerd this dockerd started (it dies with its dockerd). */
   containerdPid(): number | undefined {
     try {
       return Number(readFileSync(path.join(this.execRoot, 'containerd', 'containerd.pid'), 'utf8').trim()) || undefined;
@@ -81,6 +88,7 @@ export class Dockerd {
       '--iptables=false',
       '--ip6tables=false',
       '--bridge=none',
+      `--cgroup-parent=/${this.cgroupParent}`,
       '--experimental',
       `--storage-driver=${storageDriver}`,
       ...storageOpts.map((opt) => `--storage-opt=${opt}`),
@@ -107,9 +115,18 @@ export class Dockerd {
     await this.#signal('SIGTERM');
   }
 
-  /** SIGKILL: dockerd dies at once; its containerd, shims and containers go on. */
+  /**
+   * SIGKILL: dockerd dies at once, and its containerd with it (it dies with
+   * its parent); the shims and their containers go on. Resolves once
+   * containerd is gone too: a dockerd started while it is still dying takes
+   * it for alive and waits for it in vain.
+   */
   async kill(): Promise<void> {
+    const containerd = this.containerdPid();
     await this.#signal('SIGKILL');
+    if (containerd === undefined) return;
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (existsSync(`/proc/${containerd}`) && Date.now() < deadline) await delay(20);
   }
 
   /** Runs the client against this dockerd; rejects with its stderr when it fails. */
@@ -128,6 +145,46 @@ export class Dockerd {
     });
   }
 
+  /**
+   * Deletes what a dockerd killed in the middle of creating containers
+   * leaves and no longer knows of: containers in containerd, and container
+   * processes (a `runc init` waiting to be started) that nothing holds any
+   * more, each in a mount namespace holding a copy of its rootfs union.
+   * Resolves to how many there were.
+   */
+  async deleteLostContainers(): Promise<number> {
+    const known = new Set((await this.text(['ps', '--all', '--quiet', '--no-trunc'])).split('\n'));
+    const listed = (await this.#ctr(['containers', 'ls', '--quiet'])).split('\n').filter((id) => id !== '');
+    const lost = listed.filter((id) => !known.has(id));
+    for (const id of lost) {
+      // A container created without a task has none to delete.
+      await this.#ctr(['tasks', 'delete', '--force', id]).catch(() => undefined);
+      await this.#ctr(['containers', 'delete', id]);
+    }
+    const processes = this.#containerProcesses().filter(({ container }) => !known.has(container));
+    killAll(processes.map(({ pid }) => pid));
+    return lost.length + processes.length;
+  }
+
+  /**
+   * For the end of a test, whatever happened in it: stops dockerd, kills
+   * what it could not stop (its containers' processes, the shims of its
+   * exec root) and removes its cgroups.
+   */
+  async dispose(): Promise<void> {
+    await this.stop();
+    killAll(this.#containerProcesses().map(({ pid }) => pid));
+    killAll(processesWhere((cmdline) => cmdline.includes('containerd-shim') && cmdline.includes(this.execRoot)));
+    for (const controller of readdirSync(CGROUP_ROOT)) {
+      const parent = path.join(CGROUP_ROOT, controller, this.cgroupParent);
+      if (!existsSync(parent)) continue;
+      for (const child of readdirSync(parent, { withFileTypes: true })) {
+        if (child.isDirectory()) rmdirSync(path.join(parent, child.name));
+      }
+      rmdirSync(parent);
+    }
+  }
+
   /** The client's stdout as text, trimmed. */
   async text(args: readonly string[]): Promise<string> {
     return (await this.docker(args)).stdout.toString().trim();
@@ -139,6 +196,30 @@ export class Dockerd {
     } catch {
       return '(no log)';
     }
+  }
+
+  /** The processes in this dockerd's containers' cgroups, with the container each is in. */
+  #containerProcesses(): Array<{ pid: number; container: string }> {
+    const found: Array<{ pid: number; container: string }> = [];
+    for (const pid of processesWhere(() => true)) {
+      try {
+        const match = new RegExp(`:/${this.cgroupParent}/([0-9a-f]{64})$`, 'm').exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+        if (match !== null) found.push({ pid, container: match[1] });
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return found;
+  }
+
+  #ctr(args: readonly string[]): Promise<string> {
+    const address = path.join(this.execRoot, 'containerd', 'containerd.sock');
+    return new Promise((resolve, reject) => {
+      execFile(CTR, ['--address', address, '--namespace', CONTAINERD_NAMESPACE, ...args], { env: dockerEnv(this.dir) }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`ctr ${args.join(' ')}: ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      });
+    });
   }
 
   async #signal(signal: NodeJS.Signals): Promise<void> {
@@ -166,4 +247,31 @@ export class Dockerd {
       req.end();
     });
   }
+}
+
+function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Pids of the processes for which `test(cmdline, ppid)` holds, from /proc. */
+export function processesWhere(test: (cmdline: string, ppid: number) => boolean): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (test(cmdline, ppid)) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
 }
