@@ -1,9 +1,11 @@
 // `aufs-graphdriver serve`: the driver as dockerd's graph driver plugin, until
 // SIGINT or SIGTERM.
 import { once } from 'node:events';
+import path from 'node:path';
 
 import { parseOptions } from '../init';
-import { createPluginServer } from '../plugin/server';
+import { DEFAULT_PLUGIN_NAME, defaultSocketPath } from '../plugin/protocol';
+import { createPluginServer, pluginOwner } from '../plugin/server';
 import { PROGRAM } from './args';
 import type { CommandContext } from './commands';
 import { openDriver } from './openDriver';
@@ -14,13 +16,16 @@ export async function runServe({ settings, driverOptions, signal }: CommandConte
   const log = (line: string): void => {
     process.stderr.write(`${PROGRAM} serve: ${line}\n`);
   };
+  const name = settings.name ?? DEFAULT_PLUGIN_NAME;
+  const socket = path.resolve(settings.socket ?? defaultSocketPath(name));
   const server = createPluginServer({
-    name: settings.name,
-    socket: settings.socket,
+    name,
+    socket,
     driverOptions,
     log,
-    openDriver: async (home, options) => {
-      const opened = await openDriver(home, options);
+    owner: `${PROGRAM} serve, ${pluginOwner(name, socket)}`,
+    openDriver: async (home, options, owner) => {
+      const opened = await openDriver(home, options, { owner });
       log(`unions of ${home} mounted by ${opened.unionsBy}`);
       return opened.driver;
     },

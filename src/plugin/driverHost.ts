@@ -2,13 +2,18 @@
 // the next Init (dockerd restarted, maybe after a kill -9), closed with the
 // server. Each Init starts a generation; calls run on the generation that was
 // current when they came, and a new generation opens only once every call of
-// the old one has settled, so two drivers never work on one root at once.
+// the old one has settled and the old driver has let the root go, so the new
+// one takes the root's lock (init) without finding it held by its own server.
+import { errorLine } from '../cli/format';
 import type { Driver } from '../driver';
 import { Mutex } from '../locks';
 import { PluginError } from './protocol';
 
-/** Opens the driver for Docker's `home` with the merged options. */
-export type OpenDriver = (home: string, options: readonly string[]) => Promise<Driver>;
+/**
+ * Opens the driver for Docker's `home` with the merged options, owning the
+ * root as `owner` (what other processes are told holds it).
+ */
+export type OpenDriver = (home: string, options: readonly string[], owner: string) => Promise<Driver>;
 
 interface Generation {
   home: string;
@@ -19,12 +24,16 @@ interface Generation {
 
 export class DriverHost {
   readonly #open: OpenDriver;
+  readonly #owner: string;
+  readonly #log: (line: string) => void;
   readonly #inits = new Mutex();
   #current: Generation | undefined;
   #closed = false;
 
-  constructor(open: OpenDriver) {
+  constructor(open: OpenDriver, owner: string, log: (line: string) => void) {
     this.#open = open;
+    this.#owner = owner;
+    this.#log = log;
   }
 
   /** The Home of the last Init, while its driver is open or opening. */
@@ -34,7 +43,12 @@ export class DriverHost {
 
   /**
    * Opens a driver on `home`, replacing the current one once its calls have
-   * settled. Calls that come meanwhile wait for the new driver.
+   * settled. Calls that come meanwhile wait for the new driver. The old
+   * driver leaves its unions mounted when the root is the same (dockerd
+   * restarted: the new driver adopts them, each counted as one get, which is
+   * what Docker's own aufs driver did after a restart, and containers kept
+   * by live-restore keep their root), and unmounts them when Docker moved to
+   * another root.
    */
   async init(home: string, options: readonly string[]): Promise<Driver> {
     if (this.#closed) throw closedError();
@@ -43,8 +57,8 @@ export class DriverHost {
       home,
       inFlight: new Set(),
       driver: this.#inits.run(async () => {
-        if (previous !== undefined) await settle(previous);
-        return this.#open(home, options);
+        if (previous !== undefined) await this.#retire(previous, { keepMounts: previous.home === home });
+        return this.#open(home, options, this.#owner);
       }),
     };
     this.#current = generation;
@@ -74,7 +88,8 @@ export class DriverHost {
 
   /**
    * Refuses new calls, waits for the running ones (the caller aborts them
-   * first) and unmounts every union of the driver, if one was opened.
+   * first) and closes the driver, if one was opened: its unions unmounted,
+   * its root let go.
    */
   async close(): Promise<void> {
     this.#closed = true;
@@ -83,7 +98,14 @@ export class DriverHost {
     if (generation === undefined) return;
     await settle(generation);
     const driver = await generation.driver.catch(() => undefined);
-    await driver?.cleanup();
+    await driver?.close();
+  }
+
+  /** Closes a replaced generation's driver; a failed unmount is reported, and the root is let go all the same. */
+  async #retire(generation: Generation, options: { keepMounts: boolean }): Promise<void> {
+    await settle(generation);
+    const driver = await generation.driver.catch(() => undefined);
+    await driver?.close(options).catch((err: unknown) => this.#log(`closing the driver of ${generation.home}: ${errorLine(err)}`));
   }
 }
 

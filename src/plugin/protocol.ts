@@ -10,8 +10,13 @@ export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 export const TAR_CONTENT_TYPE = 'application/octet-stream';
 
 export const DEFAULT_PLUGIN_NAME = 'aufs';
-/** Where Docker looks for the socket of plugin NAME: PLUGIN_SOCKET_DIR/NAME.sock (pkg/plugins discovery). */
+/** Where Docker looks for the socket of plugin NAME first: PLUGIN_SOCKET_DIR/NAME.sock (pkg/plugins discovery). */
 export const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
+
+/** The socket of plugin `name` where Docker finds it without a spec file. */
+export function defaultSocketPath(name: string): string {
+  return `${PLUGIN_SOCKET_DIR}/${name}.sock`;
+}
 /** The largest JSON body read: Docker's are a few hundred bytes. */
 export const MAX_JSON_BODY_BYTES = 1 << 20;
 
@@ -103,6 +108,8 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
   ERR_INCOMPATIBLE_FS: 400,
   ERR_LAYER_NOT_FOUND: 404,
   ERR_LAYER_EXISTS: 409,
+  // Home is owned by another process (a CLI command, another plugin).
+  ERR_ROOT_LOCKED: 409,
 };
 
 /** The HTTP status an error is answered with. */

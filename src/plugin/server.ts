@@ -11,7 +11,7 @@ import { DriverHost, type OpenDriver } from './driverHost';
 import {
   DEFAULT_PLUGIN_NAME,
   PLUGIN_CONTENT_TYPE,
-  PLUGIN_SOCKET_DIR,
+  defaultSocketPath,
   PluginError,
   errorStatus,
   type PluginResponse,
@@ -21,12 +21,17 @@ import { listenOnSocket, removeSocket, type BoundSocket } from './socket';
 export interface PluginServerOptions {
   /** The plugin's name, as dockerd --storage-driver gives it: "aufs" by default. */
   name?: string;
-  /** The socket to listen on: PLUGIN_SOCKET_DIR/NAME.sock by default, where Docker looks for plugin NAME. */
+  /** The socket to listen on: /run/docker/plugins/NAME.sock by default, where Docker looks for plugin NAME. */
   socket?: string;
   /** Driver options (`key=value`, as init() takes them); Docker's --storage-opt options come after them. */
   driverOptions?: readonly string[];
-  /** Opens the driver on Docker's Home with the merged options: init() by default. */
+  /** Opens the driver on Docker's Home with the merged options and the owner: init() by default. */
   openDriver?: OpenDriver;
+  /**
+   * What other processes are told owns Docker's Home while the server holds
+   * it (ERR_ROOT_LOCKED): by default, the plugin's name and socket.
+   */
+  owner?: string;
   /** Where the server reports what it does (Init, failed and aborted calls); silent by default. */
   log?: (line: string) => void;
 }
@@ -40,7 +45,8 @@ export interface PluginServer {
   listen(): Promise<void>;
   /**
    * Stops serving: refuses new connections, aborts the calls under way,
-   * unmounts every union of the driver (cleanup()) and removes the socket.
+   * closes the driver (every union unmounted, the root let go) and removes
+   * the socket.
    */
   close(): Promise<void>;
 }
@@ -55,10 +61,11 @@ function checkName(name: string): string {
 
 export function createPluginServer(options: PluginServerOptions = {}): PluginServer {
   const name = checkName(options.name ?? DEFAULT_PLUGIN_NAME);
-  const socketPath = path.resolve(options.socket ?? path.join(PLUGIN_SOCKET_DIR, `${name}.sock`));
+  const socketPath = path.resolve(options.socket ?? defaultSocketPath(name));
   const log = options.log ?? (() => undefined);
   const driverOptions = [...(options.driverOptions ?? [])];
-  const host = new DriverHost(options.openDriver ?? ((home, opts) => init(home, opts)));
+  const owner = options.owner ?? pluginOwner(name, socketPath);
+  const host = new DriverHost(options.openDriver ?? ((home, opts, by) => init(home, opts, { owner: by })), owner, log);
   const running = new Set<AbortController>();
   let bound: BoundSocket | undefined;
   let closing: Promise<void> | undefined;
@@ -109,6 +116,11 @@ export function createPluginServer(options: PluginServerOptions = {}): PluginSer
       return closing;
     },
   };
+}
+
+/** Who owns Docker's Home, as other processes are told: the plugin, and what to do instead. */
+export function pluginOwner(name: string, socketPath: string): string {
+  return `the Docker graph driver plugin ${JSON.stringify(name)} on ${socketPath}: change these layers through Docker`;
 }
 
 type ServeContext = Pick<CallContext, 'host' | 'driverOptions' | 'log' | 'signal'>;

@@ -9,7 +9,7 @@ import { PassThrough, Readable } from 'node:stream';
 
 import { expect } from 'chai';
 
-import { PLUGIN_CALLS, createPluginServer, type PluginServer } from '../../src';
+import { PLUGIN_CALLS, createPluginServer, init as driverInit, type PluginServer } from '../../src';
 import { PROGRAM_OPTIONS, mountsUnder, scratchDir } from '../helpers/fixtures';
 import { scanTar } from '../support/tarScan';
 import { pythonTar } from '../tarSupport';
@@ -320,6 +320,45 @@ describe('plugin protocol (createPluginServer)', function () {
       expect(mountsUnder(home)).to.deep.equal([]);
       await Promise.all(ids.map((ID) => ok(socket, 'GraphDriver.Remove', { ID })));
       expect(layerIds()).to.deep.equal([BASE]);
+    });
+
+    it('owns Home while it serves it, naming itself to other processes, and lets it go on close', async () => {
+      const err = await driverInit(home, PROGRAM_OPTIONS).then(
+        () => undefined,
+        (e: Error & { code?: string; owner?: string }) => e,
+      );
+      expect(err?.code).to.equal('ERR_ROOT_LOCKED');
+      expect(err?.owner).to.equal(`the Docker graph driver plugin "aufs-test" on ${socket}: change these layers through Docker`);
+      await server.close();
+      await (await driverInit(home, PROGRAM_OPTIONS)).close();
+    });
+
+    it('answers 409 to an Init of a Home that another process owns, and serves nothing until the next Init', async () => {
+      const other = path.join(scratch.dir, 'other');
+      const owner = await driverInit(other, PROGRAM_OPTIONS, { owner: 'a test' });
+      try {
+        const err = await expectError(call('GraphDriver.Init', { Home: other }), 409, 'ERR_ROOT_LOCKED');
+        expect(err).to.include('(a test)');
+      } finally {
+        await owner.close();
+      }
+      // The driver it served was closed for the new one: until an Init succeeds, none is served.
+      expect(server.home).to.equal(undefined);
+      await expectError(call('GraphDriver.Exists', { ID: BASE }), 409, 'ERR_PLUGIN_NOT_INITIALIZED');
+      await init();
+      expect(server.home).to.equal(home);
+    });
+
+    it('moves to another Home on an Init naming it: the old one unmounted and let go', async () => {
+      await ok(socket, 'GraphDriver.Create', { ID: BASE });
+      await ok(socket, 'GraphDriver.Create', { ID: CHILD, Parent: BASE });
+      await ok(socket, 'GraphDriver.Get', { ID: CHILD });
+      const other = path.join(scratch.dir, 'other');
+      await ok(socket, 'GraphDriver.Init', { Home: other });
+      expect(server.home).to.equal(other);
+      expect(mountsUnder(home)).to.deep.equal([]);
+      expect(await ok(socket, 'GraphDriver.Exists', { ID: CHILD })).to.deep.equal({ Exists: false });
+      await (await driverInit(home, PROGRAM_OPTIONS)).close();
     });
 
     it('replaces the driver on a second Init (dockerd restarted): mounts adopted once, nothing refused', async () => {
