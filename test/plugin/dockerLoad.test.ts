@@ -93,11 +93,14 @@ describe('Docker on the plugin under load, and killed with SIGKILL', function ()
     expect(left.length).to.be.at.least(CONTAINERS / 2);
     await Promise.all(left.map((id) => docker.docker(['rm', '--force', id])));
     await docker.docker(['rmi', 'base:1']);
-    expect(mountsUnder(docker.driverHome)).to.deep.equal([]);
 
-    // Layers of containers Docker had not recorded when it died stay: each
-    // one can be removed, and then nothing is left.
-    for (const id of entries('layers')) expect(await ok(socket, 'GraphDriver.Remove', { ID: id }), id).to.deep.equal({});
+    // Layers of containers Docker was creating when it died stay, as Docker
+    // never recorded them: an -init layer it had got and not put yet is still
+    // mounted. Nothing else is; each one can be removed, and then nothing is left.
+    const orphans = entries('layers');
+    expect(orphans.length).to.be.at.most(2 * (CONTAINERS - started));
+    for (const target of mountsUnder(docker.driverHome)) expect(orphans, target).to.include(path.basename(target));
+    for (const id of orphans) expect(await ok(socket, 'GraphDriver.Remove', { ID: id }), id).to.deep.equal({});
     for (const dir of STORE_DIRS) expect(entries(dir), dir).to.deep.equal([]);
     expect(mountsUnder(docker.driverHome)).to.deep.equal([]);
     // Docker's own leak, with any driver: containers it was creating when it
