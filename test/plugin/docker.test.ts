@@ -238,6 +238,16 @@ describe('Docker 20.10 on the plugin (dockerd --storage-driver, with vfs as the 
     expect(mountsUnder(ours.driverHome)).to.deep.equal([]);
   });
 
+  it('refuses per-container storage options, as Docker\'s aufs driver did, creating nothing', async () => {
+    const layers = readdirSync(path.join(ours.driverHome, 'layers')).sort();
+    const err = await ours.docker(['create', '--storage-opt', 'size=1G', 'base:1', '/bin/true']).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.include('--storage-opt is not supported for aufs (got size) (ERR_STORAGE_OPT_UNSUPPORTED)');
+    expect(readdirSync(path.join(ours.driverHome, 'layers')).sort()).to.deep.equal(layers);
+  });
+
   it("lists with docker diff what Docker's aufs driver listed", async () => {
     const diff = await ours.text(['diff', 'changer']);
     expect(diff.split('\n')).to.deep.equal(expectedDiff(viaMountProgram));
