@@ -14,8 +14,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 
 import { mountsUnder, scratchDir } from '../helpers/fixtures';
-import { Dockerd } from './support/dockerd';
-import { buildRootfsTar, describeEntries, resolveHardLinks, tarEntries, tarMember, type ImageFile, type TarEntry } from './support/images';
+import { Dockerd } from '../helpers/dockerd';
+import { buildRootfsTar, type ImageFile } from '../helpers/busyboxImage';
+import { describeEntries, resolveHardLinks, tarEntries, tarMember, type TarEntry } from './support/tarEntries';
 import { ServeProcess } from './support/serveProcess';
 
 const PLUGIN = `aufs-test-${process.pid}-${Date.now().toString(36)}`;

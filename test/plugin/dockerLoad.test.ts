@@ -13,8 +13,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 
 import { mountsUnder, scratchDir } from '../helpers/fixtures';
-import { Dockerd, processesWhere } from './support/dockerd';
-import { buildRootfsTar } from './support/images';
+import { Dockerd, processesWhere } from '../helpers/dockerd';
+import { buildRootfsTar } from '../helpers/busyboxImage';
 import { eventually } from './support/eventually';
 import { ok } from './support/pluginClient';
 import { ServeProcess } from './support/serveProcess';

@@ -4,10 +4,12 @@
 // containerd (under its exec root). Debian's client is called by its path.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+
+import { mountsUnder } from './fixtures';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 export const DOCKER = '/usr/bin/docker';
@@ -19,7 +21,7 @@ const STOP_TIMEOUT_MS = 60_000;
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
 export interface DockerdOptions {
-  /** A scratch directory of its own: data/, exec/, dockerd.pid, docker.sock and dockerd.log go there. */
+  /** A scratch directory of its own: data/, dockerd.pid, docker.sock and dockerd.log go there. */
   dir: string;
   storageDriver: string;
   storageOpts?: readonly string[];
@@ -53,7 +55,9 @@ export class Dockerd {
     this.#options = options;
     this.dir = options.dir;
     this.dataRoot = path.join(options.dir, 'data');
-    this.execRoot = path.join(options.dir, 'exec');
+    // containerd's sockets go under the exec root, and a socket's path must
+    // fit in 104 bytes: so it lives under /tmp, whatever `dir` is.
+    this.execRoot = mkdtempSync('/tmp/aufs-dockerd-');
     this.socket = path.join(options.dir, 'docker.sock');
     mkdirSync(this.dir, { recursive: true });
     this.cgroupParent = `aufs-test-${path.basename(path.dirname(this.dir))}-${path.basename(this.dir)}`;
@@ -62,6 +66,11 @@ export class Dockerd {
   /** Where the storage driver keeps its layers: DATA-ROOT/NAME, as Docker names it. */
   get driverHome(): string {
     return path.join(this.dataRoot, this.#options.storageDriver);
+  }
+
+  /** dockerd's pid, once started. */
+  get pid(): number | undefined {
+    return this.#process?.pid;
   }
 
   get logFile(): string {
@@ -167,12 +176,16 @@ export class Dockerd {
   }
 
   /**
-   * For the end of a test, whatever happened in it: stops dockerd, kills
-   * what it could not stop (its containers' processes, the shims of its
-   * exec root) and removes its cgroups.
+   * For the end of a test, whatever happened in it: stops dockerd, unmounts
+   * what it left mounted, kills what it could not stop (its containers'
+   * processes, the shims of its exec root) and removes its cgroups.
    */
   async dispose(): Promise<void> {
     await this.stop();
+    // dockerd binds its data root onto itself, and leaves that when it dies.
+    for (const target of [...mountsUnder(this.dir), ...mountsUnder(this.execRoot)].reverse()) {
+      await new Promise((resolve) => execFile('umount', ['-l', target], resolve));
+    }
     killAll(this.#containerProcesses().map(({ pid }) => pid));
     killAll(processesWhere((cmdline) => cmdline.includes('containerd-shim') && cmdline.includes(this.execRoot)));
     for (const controller of readdirSync(CGROUP_ROOT)) {
@@ -183,6 +196,7 @@ export class Dockerd {
       }
       rmdirSync(parent);
     }
+    rmSync(this.execRoot, { recursive: true, force: true });
   }
 
   /** The client's stdout as text, trimmed. */
