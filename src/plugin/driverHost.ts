@@ -5,7 +5,7 @@
 // the old one has settled and the old driver has let the root go, so the new
 // one takes the root's lock (init) without finding it held by its own server.
 import { errorLine } from '../cli/format';
-import type { Driver } from '../driver';
+import type { CloseOptions, Driver } from '../driver';
 import { Mutex } from '../locks';
 import { PluginError } from './protocol';
 
@@ -95,18 +95,22 @@ export class DriverHost {
     this.#closed = true;
     const generation = this.#current;
     this.#current = undefined;
-    if (generation === undefined) return;
-    await settle(generation);
-    const driver = await generation.driver.catch(() => undefined);
-    await driver?.close();
+    if (generation !== undefined) await closeDriver(generation, { keepMounts: false });
   }
 
   /** Closes a replaced generation's driver; a failed unmount is reported, and the root is let go all the same. */
-  async #retire(generation: Generation, options: { keepMounts: boolean }): Promise<void> {
-    await settle(generation);
-    const driver = await generation.driver.catch(() => undefined);
-    await driver?.close(options).catch((err: unknown) => this.#log(`closing the driver of ${generation.home}: ${errorLine(err)}`));
+  async #retire(generation: Generation, options: CloseOptions): Promise<void> {
+    await closeDriver(generation, options).catch((err: unknown) =>
+      this.#log(`closing the driver of ${generation.home}: ${errorLine(err)}`),
+    );
   }
+}
+
+/** Closes the generation's driver, if it opened, once its calls have settled. */
+async function closeDriver(generation: Generation, options: CloseOptions): Promise<void> {
+  await settle(generation);
+  const driver = await generation.driver.catch(() => undefined);
+  await driver?.close(options);
 }
 
 /** Resolves once the generation's driver has opened (or failed to) and its calls have settled. */

@@ -83,10 +83,10 @@ export function createPluginServer(options: PluginServerOptions = {}): PluginSer
       res.destroy();
     });
   });
-  // Docker's client keeps connections open with no idle limit and sends a
-  // POST again on a connection the server closed while idle only by resending
-  // an empty body: so idle connections stay. A tar upload takes as long as it
-  // takes.
+  // Docker's client keeps idle connections with no time limit, and when a
+  // call fails because the server closed its connection meanwhile, Docker
+  // sends it again with its body already spent: so the server never closes an
+  // idle connection. And a tar upload takes as long as it takes.
   server.keepAliveTimeout = 0;
   server.requestTimeout = 0;
 
