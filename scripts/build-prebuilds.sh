@@ -37,7 +37,13 @@ for arch in x64 arm64; do
     toolchain=(CC="${prefix}gcc" CXX="${prefix}g++")
     strip_bin="${prefix}strip"
   fi
-  # JOBS: node-gyp's make -j, both cores for each build in turn.
-  env "${toolchain[@]}" JOBS=max npx prebuildify --napi --strip --strip-bin "$strip_bin" --tag-libc \
-    --arch "$arch" --cwd "$src" --out "$repo" --quiet
+  # JOBS: node-gyp's make -j, both cores for each build in turn. Its chatter
+  # is shown only when the build fails.
+  log="$scratch/$arch.log"
+  if ! env "${toolchain[@]}" JOBS=max npx prebuildify --napi --strip --strip-bin "$strip_bin" --tag-libc \
+    --arch "$arch" --cwd "$src" --out "$repo" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "build-prebuilds: the linux-$arch build failed" >&2
+    exit 1
+  fi
 done
