@@ -55,6 +55,13 @@ const { init, Driver, MsRemount, formatChange } = require('aufs-graphdriver');
 /** What readelf calls each architecture's machine. */
 const ELF_MACHINES: Record<string, string> = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' };
 
+/** The newest symbol version of `library` (GLIBC_2.33…) that readelf --version-info lists as needed. */
+function newestVersion(readelfOutput: string, library: string): string {
+  const versions = [...readelfOutput.matchAll(new RegExp(`Name: ${library}_([\\d.]+)`, 'g'))].map((match) => match[1]);
+  // Numeric collation orders 3.4.9 before 3.4.30.
+  return versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).pop() ?? 'none';
+}
+
 const ESM_SCRIPT = `
 import { init, Driver, MsRemount, ErrAufsNotSupported } from 'aufs-graphdriver';
 import assert from 'node:assert';
@@ -118,6 +125,10 @@ describe('installing the packed package', function () {
       const binary = path.join(unpacked, 'package', 'prebuilds', `linux-${arch}`, 'aufs-graphdriver.glibc.node');
       expect(execFileSync('readelf', ['--file-header', binary], { encoding: 'utf8' }), arch).to.match(new RegExp(`Machine:\\s+${machine}\n`));
       expect(execFileSync('readelf', ['--section-headers', binary], { encoding: 'utf8' }), arch).not.to.include('.symtab');
+      // The oldest runtimes it loads on, as the README says.
+      const needed = execFileSync('readelf', ['--version-info', binary], { encoding: 'utf8' });
+      expect(newestVersion(needed, 'GLIBC'), arch).to.equal('2.33');
+      expect(newestVersion(needed, 'GLIBCXX'), arch).to.equal('3.4.30');
     }
   });
 
