@@ -2,7 +2,7 @@
 import { isErrorCode } from '../errors';
 import type { Driver } from '../index';
 import { PROGRAM, UsageError, helpText, parseCommandLine, type Invocation } from './args';
-import { COMMAND_RUNNERS } from './commands';
+import { COMMAND_RUNNERS, READ_ONLY_COMMANDS } from './commands';
 import { errorLine } from './format';
 import { openDriver } from './openDriver';
 
@@ -45,7 +45,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       force,
       driverOptions,
       signal: interrupt.signal,
-      driver: () => (driver ??= openDriver(root, driverOptions).then((opened) => opened.driver)),
+      driver: () =>
+        (driver ??= openDriver(root, driverOptions, { readOnly: READ_ONLY_COMMANDS.has(name) }).then(
+          (opened) => opened.driver,
+        )),
       print: (text) => {
         if (text !== '' && output.status() === undefined) process.stdout.write(text);
       },
