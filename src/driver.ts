@@ -283,11 +283,8 @@ export class Driver {
    */
   migrate(legacyRoot: string, setupInit: SetupInit): Promise<void> {
     return this.#call('write', 'migrate', async () => {
-      if (typeof legacyRoot !== 'string' || typeof setupInit !== 'function') {
-        throw Object.assign(new TypeError('migrate(path, setupInit) takes a path string and a function'), {
-          code: 'ERR_INVALID_ARG_TYPE',
-        });
-      }
+      if (typeof legacyRoot !== 'string') throw invalidArgType('path', 'a string', legacyRoot);
+      if (typeof setupInit !== 'function') throw invalidArgType('setupInit', 'a function', setupInit);
       await migrateLegacyRoot(
         {
           exists: async (id) => this.#layout.exists(checkId(id)),

@@ -6,12 +6,12 @@ import { COMMAND_RUNNERS, READ_ONLY_COMMANDS } from './commands';
 import { errorLine } from './format';
 import { openDriver } from './openDriver';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERRUPTED = 130;
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
 /** What a shell reports for a process killed by SIGPIPE: the reader of stdout went away. */
-export const EXIT_OUTPUT_CLOSED = 141;
+const EXIT_OUTPUT_CLOSED = 141;
 
 /** Runs the command line `argv` and resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
