@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "eintr.h"
 #include "whiteouts.h"
 
 namespace aufs {
@@ -55,12 +56,13 @@ bool IsOpaqueDir(const WalkEntry& e) {
 // The security.capability xattr of the file open at `fd`, empty when none.
 Status ReadCapability(int fd, const std::string& path, std::string* value) {
   char small[256];
-  ssize_t n = fgetxattr(fd, kCapabilityXattr, small, sizeof(small));
+  ssize_t n = RetryOnEintr([&] { return fgetxattr(fd, kCapabilityXattr, small, sizeof(small)); });
   while (n < 0 && errno == ERANGE) {
-    n = fgetxattr(fd, kCapabilityXattr, nullptr, 0);
+    n = RetryOnEintr([&] { return fgetxattr(fd, kCapabilityXattr, nullptr, 0); });
     if (n < 0) break;
     value->resize(static_cast<size_t>(n));
-    n = fgetxattr(fd, kCapabilityXattr, &(*value)[0], value->size());
+    n = RetryOnEintr(
+        [&] { return fgetxattr(fd, kCapabilityXattr, &(*value)[0], value->size()); });
     if (n >= 0) {
       value->resize(static_cast<size_t>(n));
       return Status::Ok();
@@ -283,7 +285,8 @@ Status DiffReader::EmitFile(const WalkEntry& e, const std::string& path, ByteBuf
 Status DiffReader::EmitSymlink(const WalkEntry& e, const std::string& path, ByteBuffer* out) {
   std::string target(static_cast<size_t>(e.st.st_size) + 1, '\0');
   for (;;) {
-    ssize_t n = readlinkat(e.parent_fd, e.name.c_str(), &target[0], target.size());
+    ssize_t n = RetryOnEintr(
+        [&] { return readlinkat(e.parent_fd, e.name.c_str(), &target[0], target.size()); });
     if (n < 0) {
       // Gone, or no longer a symlink, since the walk saw it.
       if (errno == ENOENT || errno == EINVAL) return Status::Ok();
