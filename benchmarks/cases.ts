@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { ExecJob, NodeJob } from './jobs';
+import type { ExecJob, NodeJob, ScriptJob } from './jobs';
 import type { Toolchain } from './toolchain';
 import type { Workload } from './workloads';
 
@@ -12,7 +12,7 @@ export interface Contender {
   name: string;
   /** Ours: the contender every ratio is taken against. */
   candidate?: boolean;
-  job: { node: NodeJob } | { exec: ExecJob };
+  job: { node: NodeJob } | { exec: ExecJob } | { script: ScriptJob };
   /** Untimed, before each run: e.g. an empty directory to extract into. */
   before?: () => void;
 }

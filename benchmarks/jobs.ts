@@ -16,6 +16,15 @@ export type NodeJob =
   /** The control: a process that does nothing for a while, to show the machine's own event-loop hiccups. */
   | { op: 'idle'; impl: 'control'; seconds: number };
 
+/**
+ * A run of another Node program of benchmarks/ than child.ts (`entry`, its
+ * name without .ts), given `job` as JSON; it prints a RunReport as child.ts does.
+ */
+export interface ScriptJob {
+  entry: string;
+  job: object;
+}
+
 export interface ExecJob {
   argv: string[];
   cwd?: string;

@@ -2,6 +2,7 @@
 // rounds (A B C … A B C …) so that a noisy neighbour hurts all of them alike,
 // after one untimed warm-up round that also warms the page cache.
 import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
 
 import type { Case, Contender } from './cases';
 import type { RunReport } from './jobs';
@@ -69,6 +70,11 @@ async function runOnce(contender: Contender, tools: Toolchain): Promise<RunRepor
   execFileSync('sync');
   if ('node' in contender.job) {
     return JSON.parse(await lastLine(process.execPath, [tools.child, JSON.stringify(contender.job.node)], tools.env)) as RunReport;
+  }
+  if ('script' in contender.job) {
+    const { entry, job } = contender.job.script;
+    const program = path.join(path.dirname(tools.child), `${entry}.js`);
+    return JSON.parse(await lastLine(process.execPath, [program, JSON.stringify(job)], tools.env)) as RunReport;
   }
   const { argv, cwd } = contender.job.exec;
   const args = [...(cwd === undefined ? [] : ['-C', cwd]), '--', ...argv];

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { mountsUnder } from '../test/helpers/fixtures';
 import { buildCases, type Case, type CaseInputs } from './cases';
 import { measureCase } from './measure';
+import { pluginCases } from './pluginCases';
 import { caseResult, goalsTable, machine, resultsTable, writeResults, type Results } from './report';
 import { rootfsWorkload } from './rootfs';
 import { REPO, buildToolchain, type Toolchain } from './toolchain';
@@ -165,7 +166,8 @@ async function main(): Promise<void> {
   if (!options.disk) execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${RUNS_TMPFS_SIZE}`, 'bench-runs', runsDir]);
   let results: Results;
   try {
-    const cases = buildCases(await buildInputs(options, tools, runsDir)).filter((c) => options.only?.test(c.name) ?? true);
+    const inputs = await buildInputs(options, tools, runsDir);
+    const cases = [...buildCases(inputs), ...pluginCases(inputs, options.mode)].filter((c) => options.only?.test(c.name) ?? true);
     results = await runCases(options, cases, tools);
   } finally {
     if (!options.disk) execFileSync('umount', [runsDir]);

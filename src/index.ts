@@ -7,6 +7,14 @@ export { Driver, type CloseOptions } from './driver';
 export type { TarSource } from './archive/apply';
 export { init, type DriverOptions, type InitOptions } from './init';
 export { unmount } from './unmount';
+export {
+  createPluginServer,
+  PLUGIN_CALLS,
+  type PluginServer,
+  type PluginServerOptions,
+} from './plugin/server';
+export type { OpenDriver } from './plugin/driverHost';
+export { PluginError, type PluginErrorCode } from './plugin/protocol';
 export type { SetupInit } from './migrate';
 export {
   DriverAggregateError,

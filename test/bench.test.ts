@@ -23,8 +23,11 @@ const MEASURED_CASES = [
   'diff (b)',
   'applyDiff (a)',
   'applyDiff (b)',
+  'plugin get+put program',
+  'plugin get+put bare',
 ];
-const ROOTFS_CASES = ['applyDiff rootfs', 'diff rootfs', 'changes rootfs', 'diffSize rootfs'];
+/** Left to full runs, saying so. */
+const FULL_RUN_CASES = ['applyDiff rootfs', 'diff rootfs', 'changes rootfs', 'diffSize rootfs', 'docker containers'];
 
 describe('npm run bench -- --quick', function () {
   this.timeout(300_000);
@@ -53,7 +56,7 @@ describe('npm run bench -- --quick', function () {
     expect(results.mode).to.equal('quick');
     expect(results.node).to.equal(process.version);
     expect(results.machine.cpus).to.be.greaterThan(0);
-    expect(results.cases.map((c) => c.name)).to.have.members([...MEASURED_CASES, ...ROOTFS_CASES]);
+    expect(results.cases.map((c) => c.name)).to.have.members([...MEASURED_CASES, ...FULL_RUN_CASES]);
   });
 
   it('measures every contender of every case: median seconds, peak RSS, and the ratio to ours', () => {
@@ -85,8 +88,8 @@ describe('npm run bench -- --quick', function () {
     }
   });
 
-  it('leaves the rootfs to full runs and says so', () => {
-    for (const name of ROOTFS_CASES) expect(byName(name).skipped, name).to.match(/--quick/);
+  it('leaves the rootfs and the dockerd runs to full runs and says so', () => {
+    for (const name of FULL_RUN_CASES) expect(byName(name).skipped, name).to.match(/--quick/);
   });
 
   it('has the contenders agree on what they did', () => {

@@ -3,6 +3,7 @@
 // subcommand.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+import { DEFAULT_PLUGIN_NAME, PLUGIN_SOCKET_DIR } from '../plugin/protocol';
 import { FALLBACK_MOUNT_PROGRAM } from './openDriver';
 
 export const PROGRAM = 'aufs-graphdriver';
@@ -31,6 +32,7 @@ export type CommandName =
   | 'cleanup'
   | 'migrate'
   | 'demo'
+  | 'serve'
   | 'help';
 
 /** Every command but help, which parseCommandLine() answers itself. */
@@ -219,6 +221,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {},
   },
   {
+    name: 'serve',
+    operands: '',
+    summary: 'serve the driver to dockerd as a graph driver plugin',
+    details: [
+      'Listens on a unix socket (mode 0600) for Docker\'s graph driver plugin',
+      'protocol: dockerd --experimental --storage-driver NAME then keeps its',
+      'images and containers in NAME/ under its data root, in aufs layout,',
+      'through this driver. Ignores --root: Docker names the root. -o options',
+      'come first, Docker\'s --storage-opt options after them. Without kernel',
+      `aufs, unions are mounted with ${FALLBACK_MOUNT_PROGRAM} when installed.`,
+      'Runs until SIGINT or SIGTERM, then unmounts every union and removes the',
+      'socket. A socket left by a dead server is replaced; a live one is not.',
+    ].join('\n'),
+    options: {
+      name: { config: { type: 'string' }, value: 'NAME', help: `the plugin's name (default ${DEFAULT_PLUGIN_NAME})` },
+      socket: {
+        config: { type: 'string' },
+        value: 'PATH',
+        help: `the socket (default ${PLUGIN_SOCKET_DIR}/NAME.sock,\nwhere dockerd looks for plugin NAME)`,
+      },
+    },
+  },
+  {
     name: 'help',
     operands: '[COMMAND]',
     summary: "this help, or a command's",
@@ -237,6 +262,8 @@ export type Invocation =
       driverOptions: string[];
       json: boolean;
       force: boolean;
+      /** The command's options that take a value (serve's --name, --socket), by name. */
+      settings: Readonly<Record<string, string>>;
     };
 
 export function parseCommandLine(argv: readonly string[]): Invocation {
@@ -263,6 +290,11 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     driverOptions: (Array.isArray(values['storage-opt']) ? values['storage-opt'] : []).map(String),
     json: values.json === true,
     force: values.force === true,
+    settings: Object.fromEntries(
+      Object.keys(command.options)
+        .filter((option) => typeof values[option] === 'string')
+        .map((option) => [option, String(values[option])]),
+    ),
   };
 }
 
@@ -315,7 +347,9 @@ export function helpText(command: CommandSpec | undefined): string {
       '',
     ].join('\n');
   }
-  const optionUsage = Object.keys(command.options).map((name) => ` [--${name}]`).join('');
+  const optionUsage = Object.entries(command.options)
+    .map(([name, spec]) => ` [--${name}${spec.value === undefined ? '' : ` ${spec.value}`}]`)
+    .join('');
   return [
     `Usage: ${globalUsage} ${usageOf(command)}${optionUsage}`,
     '',

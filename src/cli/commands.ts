@@ -12,11 +12,14 @@ import { runDemo } from './demo';
 import { formatTable, humanSize } from './format';
 import { setupInitLayer } from './initLayer';
 import { Progress } from './progress';
+import { runServe } from './serve';
 
 export interface CommandContext {
   operands: readonly string[];
   json: boolean;
   force: boolean;
+  /** The command's options that take a value, by name. */
+  settings: Readonly<Record<string, string>>;
   driverOptions: readonly string[];
   /** Aborted by SIGINT or SIGTERM. */
   signal: AbortSignal;
@@ -190,6 +193,8 @@ export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
   async demo({ driverOptions, print }) {
     await runDemo(driverOptions, (line) => print(`${line}\n`));
   },
+
+  serve: runServe,
 };
 
 /** ERR_LAYER_NOT_FOUND unless `id` is a layer (a corrupt one included). */

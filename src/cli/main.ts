@@ -29,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return output.status() ?? EXIT_OK;
   }
 
-  const { name, operands, json, force, root, driverOptions } = invocation;
+  const { name, operands, json, force, settings, root, driverOptions } = invocation;
   const onSignal = (): void => {
     // A second signal does not wait for the work to wind down.
     if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
@@ -43,6 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       operands,
       json,
       force,
+      settings,
       driverOptions,
       signal: interrupt.signal,
       driver: () =>
