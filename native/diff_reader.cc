@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "layer_root.h"
 #include "tar_writer.h"
 #include "whiteouts.h"
 
@@ -139,7 +140,7 @@ Status DiffReader::Open() {
   Status s = walker_.Open();
   if (!s.ok()) return s;
   // The root itself is no entry, but may still stand for an opaque marker.
-  UniqueFd fd(open(root_.c_str(), kDirFlags));
+  UniqueFd fd(OpenLayerRoot(root_));
   if (!fd.valid()) return Status::FromErrno("open", root_);
   Dir root{1, "", {}, HasOpaqueXattr(fd.get()), false, ""};
   if (fstat(fd.get(), &root.st) != 0) return Status::FromErrno("fstat", root_);

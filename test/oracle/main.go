@@ -8,7 +8,7 @@
 //
 //	{"op":"build","dir":D,"entries":[...]}    makes the tree (tree.go)
 //	{"op":"manifest","dir":D}                 describes the tree below D
-//	{"op":"tar","dir":D,"tar":F}              moby's Diff of layer D, written to F
+//	{"op":"tar","dir":D,"tar":F,"limit":N}    moby's Diff of layer D (its first N bytes), written to F
 //	{"op":"changes","dir":RW,"layers":[...]}  moby's Changes of RW over its parents
 //	{"op":"size","dir":D}                     moby's DiffSize of D
 //	{"op":"untar","tar":F,"dir":D}            moby's ApplyDiff extraction of F into D
@@ -33,6 +33,7 @@ type request struct {
 	Op      string      `json:"op"`
 	Dir     string      `json:"dir"`
 	Tar     string      `json:"tar"`
+	Limit   int64       `json:"limit"`
 	Layers  []string    `json:"layers"`
 	Entries []specEntry `json:"entries"`
 }
@@ -87,7 +88,7 @@ func serve(req *request) response {
 		res.Entries, err = manifest(req.Dir)
 	case "tar":
 		var size int64
-		size, res.Sha256, err = mobyTar(req.Dir, req.Tar)
+		size, res.Sha256, err = mobyTar(req.Dir, req.Tar, req.Limit)
 		res.Size = &size
 	case "changes":
 		res.Changes, err = mobyChanges(req.Layers, req.Dir)

@@ -16,8 +16,9 @@ import (
 	"github.com/docker/docker/pkg/directory"
 )
 
-// mobyTar writes Driver.Diff's archive of the layer directory `dir` to `out`.
-func mobyTar(dir, out string) (size int64, digest string, err error) {
+// mobyTar writes Driver.Diff's archive of the layer directory `dir` to
+// `out`: its first `limit` bytes when limit is above 0, the rest unread.
+func mobyTar(dir, out string, limit int64) (size int64, digest string, err error) {
 	tar, err := archive.TarWithOptions(dir, &archive.TarOptions{
 		Compression:     archive.Uncompressed,
 		ExcludePatterns: []string{archive.WhiteoutMetaPrefix + "*", "!" + archive.WhiteoutOpaqueDir},
@@ -31,7 +32,11 @@ func mobyTar(dir, out string) (size int64, digest string, err error) {
 		return 0, "", err
 	}
 	hash := sha256.New()
-	size, err = io.Copy(io.MultiWriter(file, hash), tar)
+	if limit > 0 {
+		size, err = io.CopyN(io.MultiWriter(file, hash), tar, limit)
+	} else {
+		size, err = io.Copy(io.MultiWriter(file, hash), tar)
+	}
 	if closeErr := file.Close(); err == nil {
 		err = closeErr
 	}

@@ -57,7 +57,7 @@ func buildTree(root string, entries []specEntry) error {
 	at := func(p []byte) string { return filepath.Join(root, string(p)) }
 	for i := range entries {
 		if err := create(root, at(entries[i].Path), &entries[i]); err != nil {
-			return err
+			return fmt.Errorf("%s %s: %w", entries[i].Type, at(entries[i].Path), err)
 		}
 	}
 	// Owner, then mode (chown clears setuid bits), then xattrs (chown clears

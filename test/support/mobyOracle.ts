@@ -57,7 +57,7 @@ export interface MobyChange {
 export type OracleRequest =
   | { op: 'build'; dir: string; entries: TreeSpecEntry[] }
   | { op: 'manifest'; dir: string }
-  | { op: 'tar'; dir: string; tar: string }
+  | { op: 'tar'; dir: string; tar: string; limit?: number }
   | { op: 'changes'; dir: string; layers: string[] }
   | { op: 'size'; dir: string }
   | { op: 'untar'; tar: string; dir: string };
