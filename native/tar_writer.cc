@@ -47,7 +47,7 @@ bool FitsOctal(const Field& f, int64_t x) { return x >= 0 && x < (int64_t{1} << 
 void PutString(uint8_t* block, const Field& f, std::string_view s) {
   uint8_t* b = block + f.offset;
   const size_t n = s.size() < f.size ? s.size() : f.size;
-  memcpy(b, s.data(), n);
+  if (n > 0) memcpy(b, s.data(), n);  // an empty view may hold no pointer
   if (s.size() < f.size) b[s.size()] = 0;
   if (s.size() > f.size && b[f.size - 1] == '/') {
     size_t end = f.size;

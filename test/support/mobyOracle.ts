@@ -74,15 +74,15 @@ export interface OracleResponse {
 
 let built = false;
 
-/** Builds the oracle unless build-oracle/ has it newer than its sources. */
+/** Builds the oracle (npm run build:oracle) unless build-oracle/ has it newer than its sources. */
 export function buildOracle(): string {
   if (built) return ORACLE_BINARY;
   const binary = fs.statSync(ORACLE_BINARY, { throwIfNoEntry: false });
   const newest = Math.max(...fs.readdirSync(SOURCES).map((f) => fs.statSync(path.join(SOURCES, f)).mtimeMs));
   if (binary === undefined || binary.mtimeMs < newest) {
-    execFileSync('go', ['build', '-o', ORACLE_BINARY, './test/oracle'], {
+    execFileSync('npm', ['run', '--silent', 'build:oracle'], {
       cwd: REPO,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', LD_PRELOAD: '' },
+      env: { ...process.env, LD_PRELOAD: '' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
   }
