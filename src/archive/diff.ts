@@ -113,35 +113,58 @@ class DiffStream extends Readable {
     }
   }
 
-  /** Sends exactly `file.size` bytes of the file, then closes it. */
+  /**
+   * Sends exactly `file.size` bytes of the file, then closes it. The next
+   * chunk is read while the consumer takes the one before.
+   */
   async #copy(file: DiffFile): Promise<void> {
     const where = path.join(this.#dir, file.path);
+    const readChunk = (at: number): Promise<Buffer> => {
+      const chunk = readFully(file.fd, at, Math.min(CHUNK_SIZE, file.size - at), where);
+      chunk.catch(() => undefined); // its failure is the loop's, once it gets there
+      return chunk;
+    };
+    let next: Promise<Buffer> | undefined = readChunk(0);
     try {
-      let offset = 0;
-      while (offset < file.size && !this.destroyed) {
-        const chunk = Buffer.allocUnsafeSlow(Math.min(CHUNK_SIZE, file.size - offset));
-        const bytes = await readAt(file.fd, chunk, offset, where);
-        if (bytes === 0) {
+      for (let at = 0; next !== undefined && !this.destroyed; ) {
+        const chunk: Buffer = await next;
+        next = undefined;
+        if (chunk.length < Math.min(CHUNK_SIZE, file.size - at)) {
           // The header promised more; zeros would fake contents.
           throw new DriverError(
             'ERR_FILE_CHANGED',
-            `file shrank by ${file.size - offset} bytes while it was archived`,
+            `file shrank by ${file.size - at - chunk.length} bytes while it was archived`,
             where,
           );
         }
-        offset += bytes;
         // Reads stop at the header's size: bytes a growing file gains are left out.
-        await this.#send(bytes === chunk.length ? chunk : chunk.subarray(0, bytes));
+        at += chunk.length;
+        if (at < file.size) next = readChunk(at);
+        await this.#send(chunk);
       }
     } finally {
+      // Not closed under a read still running: the number could name another file by then.
+      await next?.catch(() => undefined);
       await closeFd(file.fd);
     }
   }
 }
 
-function readAt(fd: number, buffer: Buffer, position: number, file: string): Promise<number> {
+/** `length` bytes of the file from `position`, fewer only where it ends. */
+async function readFully(fd: number, position: number, length: number, file: string): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafeSlow(length);
+  let done = 0;
+  while (done < length) {
+    const bytes = await readAt(fd, buffer, done, position + done, file);
+    if (bytes === 0) return buffer.subarray(0, done);
+    done += bytes;
+  }
+  return buffer;
+}
+
+function readAt(fd: number, buffer: Buffer, offset: number, position: number, file: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    read(fd, buffer, 0, buffer.length, position, (err, bytes) => {
+    read(fd, buffer, offset, buffer.length - offset, position, (err, bytes) => {
       if (err === null) resolve(bytes);
       else reject(Object.assign(err, { path: file }));
     });
