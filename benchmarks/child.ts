@@ -12,6 +12,7 @@ import * as tar from 'tar';
 import { Driver, init } from '../src';
 import { Layout } from '../src/layout';
 import { native } from '../src/native';
+import { RootLock } from '../src/rootLock';
 import { PROGRAM_OPTIONS } from '../test/helpers/fixtures';
 import { BindMounter } from './bindMounter';
 import type { DriverImpl, MountPath, NodeJob, RunReport } from './jobs';
@@ -40,7 +41,8 @@ async function openDriver(job: { impl: DriverImpl; root: string; id: string; mou
   if (job.impl === 'shell-out') return new ShellDriver(job.root, mount);
   if (mount === 'program') return init(job.root, PROGRAM_OPTIONS);
   const layout = new Layout(job.root);
-  return new Driver(layout, new BindMounter(await native.statfsType(layout.diffPath(job.id))));
+  const mounter = new BindMounter(await native.statfsType(layout.diffPath(job.id)));
+  return new Driver(layout, mounter, { lock: await RootLock.take(layout.root, 'benchmark'), adoptedMounts: [] });
 }
 
 async function countBytes(stream: AsyncIterable<Uint8Array>): Promise<number> {

@@ -5,20 +5,19 @@ import { rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { init } from '../src';
-import { PROGRAM_OPTIONS } from '../test/helpers/fixtures';
+import type { Driver } from '../src';
 import { workload, type Workload } from './workloads';
 
 const execFileAsync = promisify(execFile);
 
 const SUITE = 'bookworm';
-const MIRROR = 'http://deb.debian.org/debian';
 export const ROOTFS_ID = SUITE;
 
-/** The rootfs workload, or why there is none (no debootstrap, no mirror). */
+/** The rootfs workload, or why there is none (no debootstrap, no network). */
 export async function rootfsWorkload(workDir: string, log: (line: string) => void): Promise<Workload | string> {
   try {
-    const params = { debootstrap: ['--variant=minbase', SUITE, MIRROR] };
+    // No mirror named: debootstrap picks its own default.
+    const params = { debootstrap: ['--variant=minbase', SUITE] };
     return await workload(workDir, { name: 'rootfs', label: `debootstrap ${params.debootstrap.join(' ')}`, id: ROOTFS_ID, params, generate: fetch, tar: true }, log);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).syscall === 'spawn debootstrap') return 'debootstrap is not installed (apt-get install debootstrap)';
@@ -27,14 +26,13 @@ export async function rootfsWorkload(workDir: string, log: (line: string) => voi
   }
 }
 
-async function fetch(root: string): Promise<void> {
-  const driver = await init(root, PROGRAM_OPTIONS);
+async function fetch(driver: Driver): Promise<void> {
   await driver.create(ROOTFS_ID);
-  const layer = path.join(root, 'diff', ROOTFS_ID);
+  const layer = path.join(driver.root, 'diff', ROOTFS_ID);
   // Into a directory of its own, so that a failed fetch leaves no half layer.
-  const partial = path.join(root, 'partial');
+  const partial = path.join(driver.root, 'partial');
   await rm(partial, { recursive: true, force: true });
-  await execFileAsync('debootstrap', ['--variant=minbase', SUITE, partial, MIRROR], { maxBuffer: 1 << 26 });
+  await execFileAsync('debootstrap', ['--variant=minbase', SUITE, partial], { maxBuffer: 1 << 26 });
   await rmdir(layer);
   await rename(partial, layer);
 }

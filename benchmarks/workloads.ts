@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
-import { init } from '../src';
+import { init, type Driver } from '../src';
 import { PROGRAM_OPTIONS } from '../test/helpers/fixtures';
 import { seededRandom } from '../test/helpers/random';
 
@@ -53,8 +53,8 @@ export interface Workload {
   tar: string;
 }
 
-/** Fills a fresh driver root at `root` so that it holds the workload's layer. */
-type Generator = (root: string, random: () => number) => Promise<void>;
+/** Fills the fresh driver root that `driver` owns so that it holds the workload's layer. */
+type Generator = (driver: Driver, random: () => number) => Promise<void>;
 
 export interface WorkloadSpec {
   /** Its directory's name under the work directory. */
@@ -83,7 +83,13 @@ export async function workload(workDir: string, spec: WorkloadSpec, log: (line: 
   rmSync(stamp, { force: true });
   rmSync(found.tar, { force: true });
   rmSync(root, { recursive: true, force: true });
-  await generate(root, seededRandom(SEED));
+  const driver = await init(root, PROGRAM_OPTIONS);
+  try {
+    await generate(driver, seededRandom(SEED));
+  } finally {
+    // Lets the root go for the runs, each of which takes it in a process of its own.
+    await driver.close();
+  }
   if (spec.tar === true) execFileSync('tar', ['--sort=name', '-cf', found.tar, '-C', found.dir, '.']);
   writeFileSync(stamp, wanted);
   return found;
@@ -91,13 +97,12 @@ export async function workload(workDir: string, spec: WorkloadSpec, log: (line: 
 
 /** `count` layers `layer0`…, each the child of the one before; 10 files each. */
 export function chain(count: number): Generator {
-  return async (root) => {
-    const driver = await init(root, PROGRAM_OPTIONS);
+  return async (driver) => {
     let parent: string | undefined;
     for (let i = 0; i < count; i++) {
       const id = `layer${i}`;
       await driver.create(id, parent);
-      const dir = path.join(root, 'diff', id, `from${i}`);
+      const dir = path.join(driver.root, 'diff', id, `from${i}`);
       mkdirSync(dir);
       for (let f = 0; f < 10; f++) writeFileSync(path.join(dir, `file${f}`), `${id} ${f}\n`);
       parent = id;
@@ -107,11 +112,10 @@ export function chain(count: number): Generator {
 
 /** The layer `files`: `count` files of `bytes` each, at most 1000 to a directory. */
 export function files(count: number, bytes: number): Generator {
-  return async (root, random) => {
-    const driver = await init(root, PROGRAM_OPTIONS);
+  return async (driver, random) => {
     await driver.create('files');
     const noise = noiseBlock(random);
-    const layer = path.join(root, 'diff', 'files');
+    const layer = path.join(driver.root, 'diff', 'files');
     for (let i = 0; i < count; i++) {
       const dir = path.join(layer, `d${Math.floor(i / 1000)}`);
       if (i % 1000 === 0) mkdirSync(dir);
@@ -128,11 +132,10 @@ export function files(count: number, bytes: number): Generator {
  * as many files, and whites out a few of the farther parents'.
  */
 export function layeredChanges(count: number): Generator {
-  return async (root, random) => {
-    const driver = await init(root, PROGRAM_OPTIONS);
+  return async (driver, random) => {
     const ids = ['parent1', 'parent2', 'parent3', 'top'];
     for (let i = 0; i < ids.length; i++) await driver.create(ids[i], ids[i - 1]);
-    const layerDir = (layer: number): string => path.join(root, 'diff', ids[layer]);
+    const layerDir = (layer: number): string => path.join(driver.root, 'diff', ids[layer]);
     const noise = noiseBlock(random);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
     const write = (layer: number, rel: string): void =>

@@ -15,6 +15,7 @@
 #include "js_diff_reader.h"
 #include "js_layer_mount.h"
 #include "js_layer_writer.h"
+#include "js_root_lock.h"
 #include "js_task.h"
 #include "mount.h"
 #include "size.h"
@@ -139,6 +140,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("statfsType", Napi::Function::New(env, StatfsTypeJs, "statfsType"));
   exports.Set("mountType", Napi::Function::New(env, MountTypeJs, "mountType"));
   RegisterLayerMount(env, exports);
+  RegisterRootLock(env, exports);
   exports.Set("removeTree", Napi::Function::New(env, RemoveTreeJs, "removeTree"));
   exports.Set("convertOverlayWhiteouts",
               Napi::Function::New(env, ConvertOverlayWhiteoutsJs, "convertOverlayWhiteouts"));

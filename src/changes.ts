@@ -34,7 +34,7 @@ export function formatChange(change: Change): string {
 const DIGIT_ZERO = 0x30;
 
 /** Decodes the addon's records: a kind digit, the path, a NUL; one after another. */
-export function decodeChanges(encoded: string): Change[] {
+function decodeChanges(encoded: string): Change[] {
   const changes: Change[] = [];
   for (let start = 0; start < encoded.length; ) {
     const end = encoded.indexOf('\0', start);

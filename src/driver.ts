@@ -14,10 +14,27 @@ import { migrateLegacyRoot, type SetupInit } from './migrate';
 import type { UnionMounter } from './mounter';
 import { native, type MountSetup } from './native';
 import { backingFsName } from './fsMagic';
+import type { RootLock } from './rootLock';
 import { unmountIfMounted } from './unmount';
 
 const LAYER_DIR_MODE = 0o755;
 const WORK_DIR_MODE = 0o700;
+
+/** What init() found and took for a Driver. */
+export interface DriverOwnership {
+  /** The root's lock; undefined for a read-only driver. */
+  lock: RootLock | undefined;
+  /** Unions an earlier process left mounted, counted as one get() each. */
+  adoptedMounts: readonly string[];
+}
+
+export interface CloseOptions {
+  /** Leave the unions mounted, for the next owner of the root to adopt (each counted as one get). */
+  keepMounts?: boolean;
+}
+
+/** Whether a call only reads the root, or changes it (and so needs to own it). */
+type Access = 'read' | 'write';
 
 export class Driver {
   readonly #layout: Layout;
@@ -25,11 +42,17 @@ export class Driver {
   readonly #locks = new KeyedMutex();
   /** Outstanding get()s per layer; a mounted layer has at least one. */
   readonly #refs = new Map<string, number>();
+  readonly #lock: RootLock | undefined;
+  /** The calls running now: close() waits for them. */
+  readonly #running = new Set<Promise<unknown>>();
+  /** Set by the first close(). */
+  #closing: Promise<void> | undefined;
 
-  /** Use init(): it prepares the root and picks the mounter. */
-  constructor(layout: Layout, mounter: UnionMounter, adoptedMounts: readonly string[] = []) {
+  /** Use init(): it takes and prepares the root and picks the mounter. */
+  constructor(layout: Layout, mounter: UnionMounter, { lock, adoptedMounts }: DriverOwnership) {
     this.#layout = layout;
     this.#mounter = mounter;
+    this.#lock = lock;
     for (const id of adoptedMounts) this.#refs.set(id, 1);
   }
 
@@ -42,23 +65,76 @@ export class Driver {
     return this.#layout.root;
   }
 
-  async status(): Promise<Array<[string, string]>> {
-    const [fsType, ids] = await Promise.all([native.statfsType(this.root), this.#layout.layerIds()]);
-    return [
-      ['Root Dir', this.root],
-      ['Backing Filesystem', backingFsName(fsType)],
-      ['Dirs', String(ids.length)],
-      ['Dirperm1 Supported', String(this.#mounter.dirperm1)],
-    ];
+  /** Whether this driver was opened with `readOnly`: it reads the root beside its owner. */
+  get readOnly(): boolean {
+    return this.#lock === undefined;
   }
 
-  async exists(id: string): Promise<boolean> {
-    return this.#layout.exists(checkId(id));
+  /**
+   * Unmounts every union (as cleanup() does) and lets the root go, for
+   * another owner to take; waits for the calls already running first. Every
+   * later call rejects with ERR_DRIVER_CLOSED, and later close() calls settle
+   * as the first did. A read-only driver unmounts nothing. When an unmount
+   * fails the root is let go all the same (the next owner adopts what is
+   * still mounted) and close() rejects with ERR_CLEANUP. With `keepMounts`
+   * the unions stay mounted for the next owner to adopt, as a daemon that
+   * restarts under running containers (Docker's live-restore) needs.
+   */
+  close({ keepMounts = false }: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(keepMounts);
+    return this.#closing;
+  }
+
+  async #close(keepMounts: boolean): Promise<void> {
+    await Promise.allSettled(this.#running);
+    try {
+      if (!this.readOnly && !keepMounts) await this.#cleanup();
+    } finally {
+      await this.#lock?.release();
+    }
+  }
+
+  /**
+   * Runs a public call: refused once close() has begun, and by a read-only
+   * driver when it would change the root; counted until it settles.
+   */
+  #call<T>(access: Access, name: string, work: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new DriverError('ERR_DRIVER_CLOSED', `${name}() on a closed driver`, this.root));
+    }
+    if (access === 'write' && this.readOnly) {
+      return Promise.reject(
+        new DriverError('ERR_READ_ONLY', `${name}() on a driver opened read-only: it would change the root`, this.root),
+      );
+    }
+    const running = work();
+    this.#running.add(running);
+    const settled = (): void => {
+      this.#running.delete(running);
+    };
+    running.then(settled, settled);
+    return running;
+  }
+
+  status(): Promise<Array<[string, string]>> {
+    return this.#call('read', 'status', async () => {
+      const [fsType, ids] = await Promise.all([native.statfsType(this.root), this.#layout.layerIds()]);
+      return [
+        ['Root Dir', this.root],
+        ['Backing Filesystem', backingFsName(fsType)],
+        ['Dirs', String(ids.length)],
+        ['Dirperm1 Supported', String(this.#mounter.dirperm1)],
+      ];
+    });
+  }
+
+  exists(id: string): Promise<boolean> {
+    return this.#call('read', 'exists', async () => this.#layout.exists(checkId(id)));
   }
 
   /** Ids of every layer under the root, in no particular order. */
-  async layers(): Promise<string[]> {
-    return this.#layout.layerIds();
+  layers(): Promise<string[]> {
+    return this.#call('read', 'layers', () => this.#layout.layerIds());
   }
 
   /**
@@ -66,11 +142,15 @@ export class Driver {
    * for a base layer. ERR_LAYER_NOT_FOUND for an unknown id, ERR_CORRUPT_LAYER
    * for a file naming an invalid id.
    */
-  async parents(id: string): Promise<string[]> {
-    return this.#layout.readParents(checkId(id));
+  parents(id: string): Promise<string[]> {
+    return this.#call('read', 'parents', async () => this.#layout.readParents(checkId(id)));
   }
 
-  async create(id: string, parent?: string): Promise<void> {
+  create(id: string, parent?: string): Promise<void> {
+    return this.#call('write', 'create', () => this.#create(id, parent));
+  }
+
+  async #create(id: string, parent: string | undefined): Promise<void> {
     checkId(id);
     const parentId = checkOptionalId(parent, 'parent id');
     await this.#locks.run(parentId === undefined ? [id] : [id, parentId], async () => {
@@ -94,12 +174,14 @@ export class Driver {
     });
   }
 
-  async remove(id: string): Promise<void> {
-    checkId(id);
-    await this.#locks.run(id, async () => {
-      await this.#unmountLayer(id, { restoreAufsForm: false });
-      this.#refs.delete(id);
-      await this.#deleteLayer(id);
+  remove(id: string): Promise<void> {
+    return this.#call('write', 'remove', async () => {
+      checkId(id);
+      await this.#locks.run(id, async () => {
+        await this.#unmountLayer(id, { restoreAufsForm: false });
+        this.#refs.delete(id);
+        await this.#deleteLayer(id);
+      });
     });
   }
 
@@ -109,11 +191,15 @@ export class Driver {
    * for remove(). The mark is made durable before extraction starts and
    * dropped only once the extracted files are on disk (syncfs).
    */
-  async incomplete(): Promise<string[]> {
-    return this.#layout.incompleteIds();
+  incomplete(): Promise<string[]> {
+    return this.#call('read', 'incomplete', () => this.#layout.incompleteIds());
   }
 
-  async get(id: string, mountLabel?: string): Promise<string> {
+  get(id: string, mountLabel?: string): Promise<string> {
+    return this.#call('write', 'get', () => this.#get(id, mountLabel));
+  }
+
+  async #get(id: string, mountLabel: string | undefined): Promise<string> {
     checkId(id);
     if (mountLabel !== undefined && typeof mountLabel !== 'string') {
       throw invalidArgType('mountLabel', 'a string', mountLabel);
@@ -137,7 +223,11 @@ export class Driver {
     });
   }
 
-  async put(id: string): Promise<void> {
+  put(id: string): Promise<void> {
+    return this.#call('write', 'put', () => this.#put(id));
+  }
+
+  async #put(id: string): Promise<void> {
     checkId(id);
     await this.#locks.run(id, async () => {
       const count = this.#refs.get(id) ?? 0;
@@ -151,7 +241,12 @@ export class Driver {
     });
   }
 
-  async cleanup(): Promise<void> {
+  /** Unmounts every union under mnt/; failures do not stop the others (ERR_CLEANUP). */
+  cleanup(): Promise<void> {
+    return this.#call('write', 'cleanup', () => this.#cleanup());
+  }
+
+  async #cleanup(): Promise<void> {
     const errors: Error[] = [];
     await Promise.all(
       (await this.#layout.mountIds()).map((id) =>
@@ -174,9 +269,11 @@ export class Driver {
    * Bytes in the layer's own files (not its parents'), as Docker's aufs
    * driver counted them. `parent` is accepted for API compatibility only.
    */
-  async diffSize(id: string, _parent?: string, options?: AbortOptions): Promise<number> {
-    const signal = signalOf(options);
-    return this.#inDiffDir(id, (dir) => withCancelToken(signal, (token) => native.treeSize(dir, token)));
+  diffSize(id: string, _parent?: string, options?: AbortOptions): Promise<number> {
+    return this.#call('read', 'diffSize', async () => {
+      const signal = signalOf(options);
+      return this.#inDiffDir(id, (dir) => withCancelToken(signal, (token) => native.treeSize(dir, token)));
+    });
   }
 
   /**
@@ -184,23 +281,22 @@ export class Driver {
    * (PATH/graph, PATH/containers); does nothing when it has no graph/.
    * `setupInit` fills each container's new -init layer, mounted.
    */
-  async migrate(legacyRoot: string, setupInit: SetupInit): Promise<void> {
-    if (typeof legacyRoot !== 'string' || typeof setupInit !== 'function') {
-      throw Object.assign(new TypeError('migrate(path, setupInit) takes a path string and a function'), {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
-    }
-    await migrateLegacyRoot(
-      {
-        exists: (id) => this.exists(id),
-        create: (id, parent) => this.create(id, parent),
-        get: (id) => this.get(id),
-        put: (id) => this.put(id),
-        diffPath: (id) => this.#layout.diffPath(id),
-      },
-      path.resolve(legacyRoot),
-      setupInit,
-    );
+  migrate(legacyRoot: string, setupInit: SetupInit): Promise<void> {
+    return this.#call('write', 'migrate', async () => {
+      if (typeof legacyRoot !== 'string') throw invalidArgType('path', 'a string', legacyRoot);
+      if (typeof setupInit !== 'function') throw invalidArgType('setupInit', 'a function', setupInit);
+      await migrateLegacyRoot(
+        {
+          exists: async (id) => this.#layout.exists(checkId(id)),
+          create: (id, parent) => this.#create(id, parent),
+          get: (id) => this.#get(id, undefined),
+          put: (id) => this.#put(id),
+          diffPath: (id) => this.#layout.diffPath(id),
+        },
+        path.resolve(legacyRoot),
+        setupInit,
+      );
+    });
   }
 
   /**
@@ -209,8 +305,8 @@ export class Driver {
    * whiteouts of a mounted layer included. Like that driver, the layer's own
    * parent chain decides: `parent` is accepted for API compatibility only.
    */
-  async changes(id: string, _parent?: string, options?: AbortOptions): Promise<Change[]> {
-    return layerChanges(this.#layout, checkId(id), signalOf(options));
+  changes(id: string, _parent?: string, options?: AbortOptions): Promise<Change[]> {
+    return this.#call('read', 'changes', async () => layerChanges(this.#layout, checkId(id), signalOf(options)));
   }
 
   /**
@@ -222,9 +318,11 @@ export class Driver {
    * ERR_FILE_CHANGED when a file shrinks while it is read. `parent` is
    * accepted for API compatibility only.
    */
-  async diff(id: string, _parent?: string, options?: AbortOptions): Promise<Readable> {
-    const signal = signalOf(options);
-    return this.#inDiffDir(id, (dir) => diffStream(dir, signal));
+  diff(id: string, _parent?: string, options?: AbortOptions): Promise<Readable> {
+    return this.#call('read', 'diff', async () => {
+      const signal = signalOf(options);
+      return this.#inDiffDir(id, (dir) => diffStream(dir, signal));
+    });
   }
 
   /**
@@ -237,20 +335,22 @@ export class Driver {
    * extracted byte is on disk. `parent` is accepted for API compatibility
    * only.
    */
-  async applyDiff(id: string, _parent: string | undefined, diff: TarSource, options?: AbortOptions): Promise<number> {
-    checkId(id);
-    checkTarSource(diff);
-    const signal = signalOf(options);
-    return this.#locks.run(id, async () => {
-      if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
-      await this.#layout.markIncomplete(id);
-      const size = await this.#inDiffDir(id, async (dir) => {
-        const extracted = await applyTar(dir, diff, { signal });
-        await native.syncfs(dir);
-        return extracted;
+  applyDiff(id: string, _parent: string | undefined, diff: TarSource, options?: AbortOptions): Promise<number> {
+    return this.#call('write', 'applyDiff', async () => {
+      checkId(id);
+      checkTarSource(diff);
+      const signal = signalOf(options);
+      return this.#locks.run(id, async () => {
+        if (!(await this.#layout.exists(id))) throw layerNotFound(id, this.#layout.layerFile(id));
+        await this.#layout.markIncomplete(id);
+        const size = await this.#inDiffDir(id, async (dir) => {
+          const extracted = await applyTar(dir, diff, { signal });
+          await native.syncfs(dir);
+          return extracted;
+        });
+        await this.#layout.clearIncomplete(id);
+        return size;
       });
-      await this.#layout.clearIncomplete(id);
-      return size;
     });
   }
 

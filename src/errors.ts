@@ -17,7 +17,10 @@ export type DriverErrorCode =
   | 'ERR_FILE_CHANGED'
   | 'ERR_TAR_BREAKOUT'
   | 'ERR_TAR_INVALID'
-  | 'ERR_TAR_LIMIT';
+  | 'ERR_TAR_LIMIT'
+  | 'ERR_ROOT_LOCKED'
+  | 'ERR_READ_ONLY'
+  | 'ERR_DRIVER_CLOSED';
 
 export class DriverError extends Error {
   readonly code: DriverErrorCode;
@@ -49,6 +52,23 @@ export class ErrIncompatibleFS extends DriverError {
       `AUFS is not supported over ${fsName}: ${path} is on ${fsName}`,
       path,
     );
+  }
+}
+
+/**
+ * init() of a root another Driver owns, in this process or another: `pid`
+ * is the owner's (0 when it cannot be known), `owner` what it said it is.
+ */
+export class ErrRootLocked extends DriverError {
+  readonly pid: number;
+  readonly owner: string;
+
+  constructor(root: string, lockFile: string, pid: number, owner: string) {
+    const holder =
+      pid === 0 ? 'another driver' : pid === process.pid ? `another Driver of this process (pid ${pid})` : `process ${pid}`;
+    super('ERR_ROOT_LOCKED', `root ${root} is in use by ${holder}${owner === '' ? '' : ` (${owner})`}`, lockFile);
+    this.pid = pid;
+    this.owner = owner;
   }
 }
 

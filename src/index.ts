@@ -3,9 +3,9 @@ import { MS_REMOUNT } from './mountOptions';
 import { native, type NativeConstants } from './native';
 
 export { ChangeKind, formatChange, type Change } from './changes';
-export { Driver } from './driver';
+export { Driver, type CloseOptions } from './driver';
 export type { TarSource } from './archive/apply';
-export { init, type DriverOptions } from './init';
+export { init, type DriverOptions, type InitOptions } from './init';
 export { unmount } from './unmount';
 export type { SetupInit } from './migrate';
 export {
@@ -13,6 +13,7 @@ export {
   DriverError,
   ErrAufsNotSupported,
   ErrIncompatibleFS,
+  ErrRootLocked,
   type DriverErrorCode,
   type SystemError,
 } from './errors';

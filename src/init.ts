@@ -1,18 +1,20 @@
-// init(): check the kernel, prepare the root, recover from an earlier process:
-// scratch and half-made layers are deleted, live mounts adopted, layers
-// unmounted without being tidied tidied.
+// init(): check the kernel, take the root, prepare it, recover from an earlier
+// process: scratch and half-made layers are deleted, live mounts adopted,
+// layers unmounted without being tidied tidied. A read-only driver does none
+// of that: it only reads.
 import { execFile } from 'node:child_process';
-import { access, chmod, constants as fsConstants, mkdir, readFile } from 'node:fs/promises';
+import { access, chmod, constants as fsConstants, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { AufsMounter, probeDirperm1 } from './aufsMounter';
 import { Driver } from './driver';
-import { DriverError, ErrAufsNotSupported, ErrIncompatibleFS, isErrorCode } from './errors';
+import { DriverError, ErrAufsNotSupported, ErrIncompatibleFS, invalidArgType, isErrorCode } from './errors';
 import { INCOMPATIBLE_BACKING_FS, backingFsName } from './fsMagic';
 import { LAYOUT_DIRS, Layout, makeDir } from './layout';
 import type { UnionMounter } from './mounter';
 import { native } from './native';
 import { ProgramMounter } from './programMounter';
+import { RootLock } from './rootLock';
 
 const ROOT_MODE = 0o710;
 const LAYOUT_DIR_MODE = 0o700;
@@ -46,23 +48,75 @@ export function parseOptions(options: readonly string[]): DriverOptions {
   return parsed;
 }
 
-/** Prepares `root` and returns a driver for it. */
-export async function init(root: string, options: readonly string[] = []): Promise<Driver> {
+/** How init() opens a root: the third argument. */
+export interface InitOptions {
+  /**
+   * Open the root without taking it, beside its owner: only the calls that
+   * read work (layers, parents, exists, status, changes, diff, diffSize,
+   * incomplete); the others reject with ERR_READ_ONLY. Nothing under the root
+   * is written, deleted, mounted or unmounted, and the root must exist.
+   */
+  readOnly?: boolean;
+  /**
+   * One line that says what holds the root, quoted by the ERR_ROOT_LOCKED of
+   * whoever tries to take it meanwhile. Default: this process's command line.
+   */
+  owner?: string;
+}
+
+/** Longest default owner: a command line can be long, the error quoting it should not be. */
+const OWNER_MAX = 200;
+
+/**
+ * Returns a driver for `root`. Unless `readOnly`, the driver owns the root
+ * until close() or the end of the process: it takes the root's lock (another
+ * owner, in this process or another, makes it reject at once with
+ * ERR_ROOT_LOCKED), prepares the root and finishes what an earlier owner left
+ * half done.
+ */
+export async function init(root: string, options: readonly string[] = [], initOptions: InitOptions = {}): Promise<Driver> {
   if (typeof root !== 'string' || root === '') {
     throw new DriverError('ERR_INVALID_OPTION', 'root must be a non-empty path');
   }
   const parsed = parseOptions(options);
-  const absoluteRoot = path.resolve(root);
+  const { readOnly, owner } = checkInitOptions(initOptions);
+  const layout = new Layout(path.resolve(root));
   const mounter = await chooseMounter(parsed);
-  await assertCompatibleParent(absoluteRoot);
+  if (readOnly) {
+    // A root that is not there is a mistyped path, not an empty store.
+    await stat(layout.layersDir);
+    return new Driver(layout, mounter, { lock: undefined, adoptedMounts: [] });
+  }
+  await assertCompatibleParent(layout.root);
+  await makeRoot(layout);
+  const lock = await RootLock.take(layout.root, owner);
+  try {
+    await makeLayoutDirs(layout, mounter);
+    await layout.sweepScratch();
+    await layout.sweepOrphans();
+    const liveMounts = await findLiveMounts(layout, mounter);
+    await finishUnmounts(layout, mounter, liveMounts);
+    return new Driver(layout, mounter, { lock, adoptedMounts: liveMounts });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
 
-  const layout = new Layout(absoluteRoot);
-  await prepareRoot(layout, mounter);
-  await layout.sweepScratch();
-  await layout.sweepOrphans();
-  const liveMounts = await findLiveMounts(layout, mounter);
-  await finishUnmounts(layout, mounter, liveMounts);
-  return new Driver(layout, mounter, liveMounts);
+function checkInitOptions(initOptions: InitOptions): Required<InitOptions> {
+  if (typeof initOptions !== 'object' || initOptions === null) {
+    throw invalidArgType('initOptions', 'an object', initOptions);
+  }
+  const { readOnly = false, owner = defaultOwner() } = initOptions;
+  if (typeof readOnly !== 'boolean') throw invalidArgType('initOptions.readOnly', 'a boolean', readOnly);
+  if (typeof owner !== 'string') throw invalidArgType('initOptions.owner', 'a string', owner);
+  if (/[\n\0]/.test(owner)) throw new DriverError('ERR_INVALID_OPTION', 'initOptions.owner must be one line');
+  return { readOnly, owner };
+}
+
+function defaultOwner(): string {
+  const line = [path.basename(process.argv0), ...process.argv.slice(1)].join(' ').replace(/[\n\0]/g, ' ');
+  return line.length <= OWNER_MAX ? line : `${line.slice(0, OWNER_MAX - 1)}…`;
 }
 
 async function chooseMounter(options: DriverOptions): Promise<UnionMounter> {
@@ -114,9 +168,12 @@ async function assertCompatibleParent(root: string): Promise<void> {
   }
 }
 
-async function prepareRoot(layout: Layout, mounter: UnionMounter): Promise<void> {
+async function makeRoot(layout: Layout): Promise<void> {
   const made = await mkdir(layout.root, { mode: ROOT_MODE, recursive: true });
   if (made !== undefined) await chmod(layout.root, ROOT_MODE);
+}
+
+async function makeLayoutDirs(layout: Layout, mounter: UnionMounter): Promise<void> {
   const dirs = LAYOUT_DIRS.map((name) => path.join(layout.root, name));
   if (mounter.needsWorkDir) dirs.push(layout.workDir);
   for (const dir of dirs) await makeDir(dir, LAYOUT_DIR_MODE);

@@ -123,6 +123,13 @@ export interface NativeBinding {
   checkLayerMount(layerFile: string, layersDir: string, checkParents: boolean, setup?: MountSetup): Promise<LayerMountState>;
   /** umount2(target, flags) when mountType(target) is `type`; resolves to whether it unmounted. */
   unmountIfType(target: string, type: number, flags: number): Promise<boolean>;
+  /**
+   * Takes the exclusive flock(2) of the lock file `lockFile` without waiting
+   * and records this process and `owner` in it: `fd` holds the lock. When
+   * another holds it, `fd` is -1 and `holderPid` (0: unknown) and
+   * `holderOwner` say who.
+   */
+  lockRoot(lockFile: string, owner: string): Promise<{ fd: number; holderPid: number; holderOwner: string }>;
   /** f_type of the filesystem holding `path`. */
   statfsType(path: string): Promise<number>;
   /** f_type of the filesystem mounted at `path`, or 0 when `path` is not a mount root. */

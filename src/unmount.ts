@@ -3,7 +3,7 @@
 // remove() returned. Busy mounts are retried, then reported as EBUSY.
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { isErrorCode } from './errors';
+import { invalidArgType, isErrorCode } from './errors';
 import { native, type NativeBinding } from './native';
 
 const EBUSY_RETRIES = 5;
@@ -45,10 +45,6 @@ export async function unmountIfMounted(target: string, magic: number): Promise<v
  * stays busy through the retries rejects with code EBUSY and stays mounted.
  */
 export async function unmount(target: string): Promise<void> {
-  if (typeof target !== 'string') {
-    throw Object.assign(new TypeError('The "target" argument must be of type string'), {
-      code: 'ERR_INVALID_ARG_TYPE',
-    });
-  }
+  if (typeof target !== 'string') throw invalidArgType('target', 'a string', target);
   await unmountWith(native, target);
 }

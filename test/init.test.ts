@@ -58,10 +58,12 @@ describe('init', () => {
     const driver = await init(root, PROGRAM_OPTIONS);
     await driver.create('kept');
     writeFileSync(path.join(root, 'diff', 'kept', 'f'), 'data');
+    await driver.close();
     const again = await init(root, PROGRAM_OPTIONS);
     expect(await again.exists('kept')).to.equal(true);
     expect(readFileSync(path.join(root, 'diff', 'kept', 'f'), 'utf8')).to.equal('data');
-    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'incomplete', 'layers', 'mnt', 'work']);
+    expect(readdirSync(root).sort()).to.deep.equal(['.lock', 'diff', 'incomplete', 'layers', 'mnt', 'work']);
+    await again.close();
   });
 
   it('works on a root laid out by Docker', async () => {

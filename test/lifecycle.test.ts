@@ -34,7 +34,7 @@ describe('layer lifecycle through the mount program', function () {
 
   it('lays out a Docker-style root and parent chains', async () => {
     await buildChain();
-    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'incomplete', 'layers', 'mnt', 'work']);
+    expect(readdirSync(root).sort()).to.deep.equal(['.lock', 'diff', 'incomplete', 'layers', 'mnt', 'work']);
     expect(lstatSync(root).mode & 0o777).to.equal(0o710);
     expect(readFileSync(path.join(root, 'layers', 'base'), 'utf8')).to.equal('');
     expect(readFileSync(path.join(root, 'layers', 'l3'), 'utf8')).to.equal('l2\nl1\nbase\n');
@@ -222,6 +222,8 @@ describe('layer lifecycle through the mount program', function () {
     mkdirSync(path.join(root, 'diff', 'half-made'));
     writeFileSync(path.join(root, 'diff', 'half-made', 'f'), 'x');
     mkdirSync(path.join(root, 'mnt', 'half-made'));
+    // The earlier process ends, leaving its union mounted.
+    await driver.close({ keepMounts: true });
 
     const restarted = await init(root, ['aufs.mount_program=/usr/bin/fuse-overlayfs']);
     expect(readdirSync(path.join(root, 'diff'))).to.not.include('old-removing');
@@ -259,7 +261,7 @@ describe('layer lifecycle through the mount program', function () {
   it('treats unmounting what is not mounted as done, and checks its argument', async () => {
     await unmount(root);
     await unmount(path.join(root, 'no-such-dir'));
-    expect(readdirSync(root).sort()).to.deep.equal(['diff', 'incomplete', 'layers', 'mnt', 'work']);
+    expect(readdirSync(root).sort()).to.deep.equal(['.lock', 'diff', 'incomplete', 'layers', 'mnt', 'work']);
     const err = await rejection(unmount(42 as unknown as string));
     expect(err).to.be.instanceOf(TypeError);
     expect(err.code).to.equal('ERR_INVALID_ARG_TYPE');

@@ -38,6 +38,13 @@ class CommandError extends Error {
   }
 }
 
+/**
+ * The commands that only read: they open the root read-only, so they work
+ * beside the root's owner (a daemon, `serve`) and can never unmount or
+ * delete what it uses. The others take the root, and fail while it is owned.
+ */
+export const READ_ONLY_COMMANDS: ReadonlySet<RunnableCommand> = new Set(['status', 'ls', 'changes', 'diff', 'size']);
+
 /** How many layers `ls` and `rm` look at at once: each holds a file open. */
 const LAYER_CONCURRENCY = 16;
 

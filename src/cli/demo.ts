@@ -60,7 +60,7 @@ export async function runDemo(options: readonly string[], log: Log): Promise<voi
     try {
       await tour(driver, log);
     } finally {
-      await driver.cleanup();
+      await driver.close();
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

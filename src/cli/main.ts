@@ -2,16 +2,16 @@
 import { isErrorCode } from '../errors';
 import type { Driver } from '../index';
 import { PROGRAM, UsageError, helpText, parseCommandLine, type Invocation } from './args';
-import { COMMAND_RUNNERS } from './commands';
+import { COMMAND_RUNNERS, READ_ONLY_COMMANDS } from './commands';
 import { errorLine } from './format';
 import { openDriver } from './openDriver';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERRUPTED = 130;
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
 /** What a shell reports for a process killed by SIGPIPE: the reader of stdout went away. */
-export const EXIT_OUTPUT_CLOSED = 141;
+const EXIT_OUTPUT_CLOSED = 141;
 
 /** Runs the command line `argv` and resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -45,7 +45,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       force,
       driverOptions,
       signal: interrupt.signal,
-      driver: () => (driver ??= openDriver(root, driverOptions).then((opened) => opened.driver)),
+      driver: () =>
+        (driver ??= openDriver(root, driverOptions, { readOnly: READ_ONLY_COMMANDS.has(name) }).then(
+          (opened) => opened.driver,
+        )),
       print: (text) => {
         if (text !== '' && output.status() === undefined) process.stdout.write(text);
       },

@@ -162,7 +162,9 @@ describe('reliability: bad input to every public method', () => {
 
     it('serves reads, refuses writes with EROFS, and changes nothing', async () => {
       const before = snapshot(root);
+      // The owner's lock does not keep the filesystem from going read-only.
       execFileSync('mount', ['-o', 'remount,ro', disk]);
+      await driver.close();
       const ro = await init(root, PROGRAM_OPTIONS);
       expect((await ro.layers()).sort()).to.deep.equal(['base', 'child']);
       expect(await ro.parents('child')).to.deep.equal(['base']);
@@ -188,10 +190,12 @@ describe('reliability: bad input to every public method', () => {
       expect(snapshot(root)).to.deep.equal(before);
       await ro.remove('child');
       await ro.remove('base');
+      await ro.close();
     });
 
     it('refuses init with EROFS when the layout is not all there', async () => {
       rmSync(path.join(root, 'incomplete'), { recursive: true });
+      await driver.close();
       execFileSync('mount', ['-o', 'remount,ro', disk]);
       const err = await rejection(init(root, PROGRAM_OPTIONS));
       expect(err.code).to.equal('EROFS');
@@ -234,7 +238,8 @@ describe('reliability: bad input to every public method', () => {
         expect(await driver.exists('bad')).to.equal(false);
         for (const dir of ['layers', 'diff', 'mnt']) expect(readdirSync(path.join(root, dir)).sort(), dir).to.deep.equal(['base', 'child']);
         // A restart has nothing to complain about.
-        await init(root, PROGRAM_OPTIONS);
+        await driver.close();
+        await (await init(root, PROGRAM_OPTIONS)).close();
       });
     }
   });

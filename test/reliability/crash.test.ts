@@ -136,6 +136,8 @@ describe('reliability: kill -9 during create, applyDiff, get/put and remove', fu
           await expectAllRemovable(driver, context);
           verified.clear();
         }
+        // The next workload finds the store as the killed one left it, mounts included.
+        await driver.close({ keepMounts: true });
       }
     } catch (err) {
       if (err instanceof Error) err.message = `TEST_SEED=${seed}: ${err.message}`;

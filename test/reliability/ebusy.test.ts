@@ -68,6 +68,7 @@ describe('reliability: busy mounts (EBUSY)', () => {
       expect(err.message).to.equal(`EBUSY: resource busy or locked, umount2 '${mnt}'`);
       expect(await driver.exists('ctr')).to.equal(true);
       // A restart while it is busy adopts the mount.
+      await driver.close({ keepMounts: true });
       driver = await init(root, PROGRAM_OPTIONS);
       expect(mountsUnder(root)).to.deep.equal([mnt]);
       expect((await rejection(driver.put('ctr'))).code).to.equal('EBUSY');
@@ -92,6 +93,7 @@ describe('reliability: busy mounts (EBUSY)', () => {
     expect(await driver.layers()).to.deep.equal(['base']);
 
     // A restart meanwhile works and leaves the busy scratch alone.
+    await driver.close();
     driver = await init(root, PROGRAM_OPTIONS);
     expect(entriesOf(root, 'diff').sort()).to.deep.equal(['base', 'ctr-removing']);
 

@@ -42,7 +42,10 @@ describe('reliability: a full filesystem (ENOSPC)', function () {
     await driver.applyDiff('kept', undefined, streamOf(SMALL_TAR));
     await driver.create('child', 'kept');
   });
-  afterEach(() => execFileSync('umount', [disk]));
+  afterEach(async () => {
+    await driver.close();
+    execFileSync('umount', [disk]);
+  });
 
   const freeBytes = (): number => {
     const st = statfsSync(disk);

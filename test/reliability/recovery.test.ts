@@ -63,6 +63,7 @@ describe('reliability: recovery from interrupted work', () => {
       expect((await driver.incomplete()).sort()).to.deep.equal(['aborted', 'cut']);
 
       // A new process sees the same.
+      await driver.close();
       const restarted = await init(root, PROGRAM_OPTIONS);
       expect((await restarted.incomplete()).sort()).to.deep.equal(['aborted', 'cut']);
       await restarted.applyDiff('cut', undefined, streamOf(tar));
@@ -89,6 +90,7 @@ describe('reliability: recovery from interrupted work', () => {
       unlinkSync(path.join(root, 'layers', 'gone'));
       writeFileSync(marker('gone'), '');
       writeFileSync(marker('kept'), '');
+      await driver.close();
       const restarted = await init(root, PROGRAM_OPTIONS);
       expect(readdirSync(path.join(root, 'incomplete'))).to.deep.equal(['kept']);
       expect(await restarted.incomplete()).to.deep.equal(['kept']);
@@ -113,6 +115,7 @@ describe('reliability: recovery from interrupted work', () => {
       mkdirSync(path.join(mnt, 'dir'));
       // What put() does first; the process dies before the rest.
       await unmount(mnt);
+      await driver.close({ keepMounts: true });
       expect(describeTree(diff('ctr'))).to.include({ gone: 'chr:0:0' });
 
       const restarted = await init(root, PROGRAM_OPTIONS);

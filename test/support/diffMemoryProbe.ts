@@ -12,7 +12,8 @@ import { init } from '../../src/index';
 
 async function main(): Promise<void> {
   const [root, id] = process.argv.slice(2);
-  const d = await init(root, ['aufs.mount_program=/usr/bin/fuse-overlayfs']);
+  // Read-only: the test that started this process owns the root.
+  const d = await init(root, ['aufs.mount_program=/usr/bin/fuse-overlayfs'], { readOnly: true });
   const hashes: Record<string, string> = {};
   const extractor = extract();
   extractor.on('entry', (header, entry, next) => {
