@@ -114,7 +114,7 @@ async function scratchRoot(): Promise<{ dir: string; driver: Driver; dispose: ()
     dir,
     driver,
     dispose: async () => {
-      await driver.cleanup();
+      await driver.close();
       execFileSync('umount', [dir]);
       fs.rmdirSync(dir);
     },

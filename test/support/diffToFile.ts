@@ -9,7 +9,8 @@ import { init } from '../../src';
 
 async function main(): Promise<void> {
   const [root, id, out] = process.argv.slice(2);
-  const driver = await init(root, ['aufs.mount_program=/usr/bin/fuse-overlayfs']);
+  // Read-only: the test that started this process owns the root.
+  const driver = await init(root, ['aufs.mount_program=/usr/bin/fuse-overlayfs'], { readOnly: true });
   await pipeline(await driver.diff(id), createWriteStream(out));
 }
 
