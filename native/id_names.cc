@@ -9,7 +9,8 @@
 namespace aufs {
 namespace {
 
-// Calls a get*id_r function with a buffer that grows until the entry fits.
+// The name a get*id_r function gives `id`, with a buffer that grows until
+// the entry fits; empty when there is none.
 template <typename Entry, typename Id, typename Lookup, typename Name>
 std::string LookUp(Id id, Lookup lookup, Name name) {
   std::vector<char> buffer(1024);
@@ -25,24 +26,26 @@ std::string LookUp(Id id, Lookup lookup, Name name) {
   }
 }
 
+std::string UserName(uid_t uid) {
+  return LookUp<passwd>(uid, getpwuid_r, [](const passwd& p) { return p.pw_name; });
+}
+
+std::string GroupName(gid_t gid) {
+  return LookUp<group>(gid, getgrgid_r, [](const group& g) { return g.gr_name; });
+}
+
 }  // namespace
 
-std::string IdNames::User(uid_t uid) {
+std::string IdNames::Cached(std::unordered_map<uint32_t, std::string>* names, uint32_t id,
+                            std::string (*look_up)(uint32_t)) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = users_.find(uid);
-  if (it == users_.end()) {
-    it = users_.emplace(uid, LookUp<passwd>(uid, getpwuid_r, [](const passwd& p) { return p.pw_name; })).first;
-  }
+  auto it = names->find(id);
+  if (it == names->end()) it = names->emplace(id, look_up(id)).first;
   return it->second;
 }
 
-std::string IdNames::Group(gid_t gid) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = groups_.find(gid);
-  if (it == groups_.end()) {
-    it = groups_.emplace(gid, LookUp<group>(gid, getgrgid_r, [](const group& g) { return g.gr_name; })).first;
-  }
-  return it->second;
-}
+std::string IdNames::User(uid_t uid) { return Cached(&users_, uid, UserName); }
+
+std::string IdNames::Group(gid_t gid) { return Cached(&groups_, gid, GroupName); }
 
 }  // namespace aufs

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -20,9 +21,12 @@ class IdNames {
   std::string Group(gid_t gid);
 
  private:
+  std::string Cached(std::unordered_map<uint32_t, std::string>* names, uint32_t id,
+                     std::string (*look_up)(uint32_t));
+
   std::mutex mutex_;
-  std::unordered_map<uid_t, std::string> users_;
-  std::unordered_map<gid_t, std::string> groups_;
+  std::unordered_map<uint32_t, std::string> users_;
+  std::unordered_map<uint32_t, std::string> groups_;
 };
 
 }  // namespace aufs
