@@ -179,6 +179,7 @@ Status DiffReader::Walk(uint64_t ticket, Plan* plan) {
 }
 
 Status DiffReader::Fill(Plan* plan) {
+  plan->entries.reserve(kBatchEntries);
   while (plan->entries.size() < kBatchEntries && plan->bytes < kBatchBytes &&
          plan->files < kBatchFiles && plan->dirs.size() < kBatchDirs) {
     const WalkEntry* entry = nullptr;
