@@ -317,6 +317,9 @@ void DiffReader::AddMarker(Dir* dir, Plan* plan) {
 
 // Reads what the walk left to read, and writes the batch.
 Status DiffReader::Frame(Plan* plan, DiffBatch* batch) {
+  // Room for what the walk expects, the end of the archive included: one
+  // allocation, not a doubling series of them.
+  batch->tar.Reserve(plan->bytes + 2 * kTarBlockSize);
   Status s;
   for (Planned& p : plan->entries) {
     if (cancelled_.load(std::memory_order_relaxed)) s = AbortedStatus();
