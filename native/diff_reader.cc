@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "eintr.h"
 #include "layer_root.h"
 #include "tar_writer.h"
 #include "whiteouts.h"
@@ -37,7 +38,10 @@ const char kCapabilityXattr[] = "security.capability";
 // Reads the security.capability xattr with `get` (a getxattr of some kind):
 // empty when the entry has none or its filesystem keeps no xattrs.
 template <typename Get>
-Status ReadCapability(Get get, const std::string& path, std::string* value) {
+Status ReadCapability(Get getxattr_of, const std::string& path, std::string* value) {
+  const auto get = [&](void* buffer, size_t size) {
+    return RetryOnEintr([&] { return getxattr_of(buffer, size); });
+  };
   char small[64];
   ssize_t n = get(small, sizeof(small));
   while (n < 0 && errno == ERANGE) {
@@ -153,7 +157,7 @@ void DiffReader::Cancel() {
     std::lock_guard<std::mutex> lock(walk_mutex_);
     cancelled_.store(true);
   }
-  turn_.notify_all();
+  turn_.NotifyAll();
 }
 
 Status DiffReader::NextBatch(uint64_t ticket, DiffBatch* batch) {
@@ -168,13 +172,13 @@ Status DiffReader::NextBatch(uint64_t ticket, DiffBatch* batch) {
 // before has been walked.
 Status DiffReader::Walk(uint64_t ticket, Plan* plan) {
   std::unique_lock<std::mutex> lock(walk_mutex_);
-  turn_.wait(lock, [&] { return turn_ticket_ == ticket || cancelled_.load(); });
+  while (turn_ticket_ != ticket && !cancelled_.load()) turn_.Wait(lock);
   if (cancelled_.load()) return AbortedStatus();
   Status s = walk_failed_;
   if (s.ok() && !walk_done_) s = Fill(plan);
   if (!s.ok()) walk_failed_ = s;
   ++turn_ticket_;
-  turn_.notify_all();
+  turn_.NotifyAll();
   return s;
 }
 
@@ -347,7 +351,8 @@ Status DiffReader::FrameEntry(const Plan& plan, Planned* p, DiffBatch* batch) {
     case Read::kLinkTarget: {
       std::string target(static_cast<size_t>(p->st.st_size) + 1, '\0');
       for (;;) {
-        ssize_t n = readlinkat(dir_fd, p->entry.c_str(), &target[0], target.size());
+        ssize_t n =
+            RetryOnEintr([&] { return readlinkat(dir_fd, p->entry.c_str(), &target[0], target.size()); });
         if (n < 0) {
           // Gone, or no longer a symlink, since the walk saw it.
           if (errno == ENOENT || errno == EINVAL) return Status::Ok();

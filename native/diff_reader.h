@@ -28,7 +28,6 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -37,6 +36,7 @@
 #include <vector>
 
 #include "byte_buffer.h"
+#include "cond_var.h"
 #include "id_names.h"
 #include "status.h"
 #include "unique_fd.h"
@@ -120,7 +120,7 @@ class DiffReader {
 
   // The walk, one ticket at a time.
   std::mutex walk_mutex_;
-  std::condition_variable turn_;
+  CondVar turn_;
   uint64_t turn_ticket_ = 0;
   Status walk_failed_;
   bool walk_done_ = false;

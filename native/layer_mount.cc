@@ -42,8 +42,12 @@ Status ReadLayersFile(const std::string& path, std::string* text, std::string* p
   for (;;) {
     const size_t used = text->size();
     text->resize(used + kReadChunk);
-    ssize_t n = read(fd.get(), &(*text)[used], kReadChunk);
-    if (n < 0 && errno == EINTR) n = 0;
+    // Interrupted is not the end of the file: FUSE and network filesystems
+    // answer a read EINTR when a signal reaches the reading thread.
+    ssize_t n;
+    do {
+      n = read(fd.get(), &(*text)[used], kReadChunk);
+    } while (n < 0 && errno == EINTR);
     if (n < 0) return Status::FromErrno("read", path);
     text->resize(used + static_cast<size_t>(n));
     if (n == 0) return Status::Ok();

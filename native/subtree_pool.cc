@@ -16,7 +16,7 @@ SubtreePool::~SubtreePool() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (std::thread& thread : threads_) thread.join();
 }
 
@@ -43,7 +43,7 @@ void SubtreePool::HandOff(Task task) {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(task));
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 Status SubtreePool::Wait() {
@@ -64,12 +64,12 @@ void SubtreePool::RunTasks(std::unique_lock<std::mutex>& lock, const std::functi
       --running_;
       if (!s.ok() && failure_.ok()) failure_ = std::move(s);
       // A waiting Wait() may be done now.
-      cv_.notify_all();
+      cv_.NotifyAll();
       continue;
     }
     if (done()) return;
     ++idle_;
-    cv_.wait(lock);
+    cv_.Wait(lock);
     --idle_;
   }
 }

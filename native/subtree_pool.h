@@ -6,13 +6,13 @@
 // threads against 0.30 s on one.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "cond_var.h"
 #include "status.h"
 
 namespace aufs {
@@ -41,7 +41,7 @@ class SubtreePool {
   void RunTasks(std::unique_lock<std::mutex>& lock, const std::function<bool()>& done);
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  CondVar cv_;
   std::deque<Task> queue_;
   std::vector<std::thread> threads_;
   unsigned helpers_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dir_reader.h"
+#include "eintr.h"
 #include "layer_root.h"
 
 namespace aufs {
@@ -164,13 +165,13 @@ bool HasOpaqueXattr(int fd) {
   // One flistxattr answers for the common directory without any attribute,
   // where asking for each name would take a syscall per name.
   char names[1024];
-  ssize_t length = flistxattr(fd, names, sizeof(names));
+  ssize_t length = RetryOnEintr([&] { return flistxattr(fd, names, sizeof(names)); });
   if (length == 0) return false;
   const bool listed = length > 0;
   for (const char* attr : kOpaqueXattrs) {
     if (listed && memmem(names, static_cast<size_t>(length), attr, strlen(attr) + 1) == nullptr) continue;
     char value[2];
-    ssize_t n = fgetxattr(fd, attr, value, sizeof(value));
+    ssize_t n = RetryOnEintr([&] { return fgetxattr(fd, attr, value, sizeof(value)); });
     if (n == 1 && value[0] == 'y') return true;
   }
   return false;

@@ -235,6 +235,31 @@ describe('the aufs-graphdriver CLI', function () {
       expect(ok('ls').split('\n').filter((line) => line.endsWith('incomplete'))).to.have.length(1);
     });
 
+    it('refuses an empty stdin, leaving the layer as it was, and applies a tar of end-of-archive blocks alone', () => {
+      const apply = shellQuote([...NODE_CLI, ...rootArgs(), 'apply', 'child']);
+      const empty = path.join(scratch.dir, 'empty');
+      writeFileSync(empty, '');
+      // A failed upstream, an empty file (left for applyDiff's own reads when
+      // not empty), a device.
+      for (const command of [`false | ${apply}`, `${apply} < ${shellQuote([empty])}`, `${apply} < /dev/null`]) {
+        const result = spawnSync('bash', ['-c', command], { encoding: 'utf8' });
+        expect(result.stderr, command).to.equal(
+          'aufs-graphdriver: stdin is empty: no tar to apply (did the command feeding it fail?) (ERR_EMPTY_INPUT)\n',
+        );
+        expect(result.stdout, command).to.equal('');
+        expect(result.status, command).to.equal(1);
+      }
+      expect(JSON.parse(ok('ls', '--json'))).to.deep.include({ id: 'child', parent: 'base', size: 0, incomplete: false });
+      expect(readdirSync(diff('child'))).to.deep.equal([]);
+
+      // End-of-archive blocks alone are a tar of nothing: what GNU tar writes given no files.
+      const endOfArchive = spawnSync('tar', ['-cf', '-', '--files-from', '/dev/null']).stdout;
+      expect(endOfArchive.equals(Buffer.alloc(endOfArchive.length))).to.equal(true);
+      expect(okRaw(['apply', 'child'], endOfArchive).toString()).to.equal('0\n');
+      // A byte does not make a tar: it reaches the driver, which says what is wrong.
+      expect(fails(1, [...rootArgs(), 'apply', 'child'], 'x')).to.match(/tar archive is truncated.*\(ERR_TAR_INVALID\)$/);
+    });
+
     it('migrates a Docker < 0.7 root, making init layers as Docker did', () => {
       const legacy = path.join(scratch.dir, 'docker');
       buildLegacyRoot(legacy);
@@ -425,6 +450,17 @@ describe('the aufs-graphdriver CLI', function () {
       expect(zipped.status).to.equal(0);
       expect(zipped.screen).to.match(/^\r\x1b\[Kapply zipped: \d[\d,]* entries, [\d.]+k?B \(\d+%\)/);
       expect(describeTree(diff('zipped'))).to.deep.equal(describeTree(diff('big')));
+    });
+
+    it('ends the progress line before the size, on a terminal that shows both', () => {
+      const tar = path.join(scratch.dir, 'big.tar');
+      writeFileSync(tar, okRaw(['diff', 'big']));
+      ok('create', 'copy');
+      const { status, screen } = inTerminal(`${command('apply', 'copy')} < ${shellQuote([tar])}`);
+      expect(status).to.equal(0);
+      // The line is cleared, and the size has the line to itself.
+      expect(screen).to.match(/^\r\x1b\[Kapply copy: \d[\d,]* entries, .*\r\x1b\[K\d+\r\n$/s);
+      expect(screen.slice(screen.lastIndexOf('\x1b[K') + 3)).to.equal(`${ok('size', 'big').trimEnd()}\r\n`);
     });
 
     it('shows a ticker for changes and size, off stdout', () => {

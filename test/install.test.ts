@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import path from 'node:path';
 
 import { scratchDir } from './helpers/fixtures';
+import { installPacked, packedTarball } from './helpers/packed';
 import { UNDER_ASAN } from './helpers/sanitizers';
 
 const REPO = path.join(__dirname, '..');
@@ -51,6 +52,16 @@ const { init, Driver, MsRemount, formatChange } = require('aufs-graphdriver');
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 
+/** What readelf calls each architecture's machine. */
+const ELF_MACHINES: Record<string, string> = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' };
+
+/** The newest symbol version of `library` (GLIBC_2.33…) that readelf --version-info lists as needed. */
+function newestVersion(readelfOutput: string, library: string): string {
+  const versions = [...readelfOutput.matchAll(new RegExp(`Name: ${library}_([\\d.]+)`, 'g'))].map((match) => match[1]);
+  // Numeric collation orders 3.4.9 before 3.4.30.
+  return versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).pop() ?? 'none';
+}
+
 const ESM_SCRIPT = `
 import { init, Driver, MsRemount, ErrAufsNotSupported } from 'aufs-graphdriver';
 import assert from 'node:assert';
@@ -82,22 +93,14 @@ describe('installing the packed package', function () {
     // one: under the sanitizers these tests would check nothing new.
     if (UNDER_ASAN) this.skip();
     scratch = scratchDir('aufs-install-');
-    const packed = execFileSync('npm', ['pack', '--pack-destination', scratch.dir, '--silent'], { cwd: REPO, encoding: 'utf8' });
-    tarball = path.join(scratch.dir, packed.trim().split('\n').pop() as string);
+    tarball = packedTarball();
   });
   after(() => scratch?.dispose());
 
-  function project(name: string): string {
-    const dir = path.join(scratch.dir, name);
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }));
-    return dir;
-  }
-
   function installAndUse(name: string, installArgs: string[], env: NodeJS.ProcessEnv): string {
-    const dir = project(name);
+    const dir = path.join(scratch.dir, name);
+    installPacked(dir, installArgs, env);
     const options: ExecFileSyncOptions = { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] };
-    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', ...installArgs, tarball], options);
     writeFileSync(path.join(dir, 'use.js'), USAGE_SCRIPT);
     writeFileSync(path.join(dir, 'use.mjs'), ESM_SCRIPT);
     expect(execFileSync('node', ['use.js'], options)).to.include(path.join(dir, 'node_modules', 'aufs-graphdriver'));
@@ -109,9 +112,24 @@ describe('installing the packed package', function () {
     return path.join(dir, 'node_modules', 'aufs-graphdriver');
   }
 
-  it('ships a prebuilt binary for this platform', () => {
-    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
-    expect(listing).to.match(new RegExp(`package/prebuilds/linux-${process.arch}/aufs-graphdriver\\.glibc\\.node`));
+  it('ships stripped glibc binaries for linux-x64 and linux-arm64, each built for its machine', () => {
+    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
+    expect(listing.filter((file) => file.startsWith('package/prebuilds/')).sort()).to.deep.equal([
+      'package/prebuilds/linux-arm64/aufs-graphdriver.glibc.node',
+      'package/prebuilds/linux-x64/aufs-graphdriver.glibc.node',
+    ]);
+    const unpacked = path.join(scratch.dir, 'unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked, 'package/prebuilds']);
+    for (const [arch, machine] of Object.entries(ELF_MACHINES)) {
+      const binary = path.join(unpacked, 'package', 'prebuilds', `linux-${arch}`, 'aufs-graphdriver.glibc.node');
+      expect(execFileSync('readelf', ['--file-header', binary], { encoding: 'utf8' }), arch).to.match(new RegExp(`Machine:\\s+${machine}\n`));
+      expect(execFileSync('readelf', ['--section-headers', binary], { encoding: 'utf8' }), arch).not.to.include('.symtab');
+      // The oldest runtimes it loads on, as the README says.
+      const needed = execFileSync('readelf', ['--version-info', binary], { encoding: 'utf8' });
+      expect(newestVersion(needed, 'GLIBC'), arch).to.equal('2.33');
+      expect(newestVersion(needed, 'GLIBCXX'), arch).to.equal('3.4.29');
+    }
   });
 
   for (const ignoreScripts of [false, true]) {

@@ -175,9 +175,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     details: [
       'Reads a layer tar (gzipped or not) from stdin into the existing layer ID,',
       'aufs whiteouts included: aufs-graphdriver apply ID < layer.tar. Prints',
-      "the layer's size in bytes afterwards. stdin must not be a terminal. On a",
-      'terminal, stderr shows entries and bytes read so far (and, when stdin is',
-      'a file, how much of it), and the rate.',
+      "the layer's size in bytes afterwards. stdin must not be a terminal, nor",
+      'empty: zero bytes are no tar (a tar of end-of-archive blocks alone is an',
+      'empty layer). On a terminal, stderr shows entries and bytes read so far',
+      '(and, when stdin is a file, how much of it), and the rate.',
     ].join('\n'),
     options: {},
   },

@@ -1,6 +1,7 @@
 // What each subcommand does, over the public Driver API.
 import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { decompressed } from '../archive/decompress';
@@ -137,14 +138,21 @@ export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
   async apply({ driver, operands: [id, parent], signal, print }) {
     if (process.stdin.isTTY) throw new UsageError('apply reads a tar: redirect stdin from a file or a pipe', 'apply');
     const d = await driver();
-    const progress = Progress.start(`apply ${id}`, { entries: true, bytes: true, totalBytes: await stdinSize() });
+    const totalBytes = await stdinSize();
+    if (!(await stdinHasBytes(totalBytes, signal))) {
+      // GNU tar refuses zero bytes too; here they mostly mean that whatever
+      // fed the pipe failed, and must not pass for an applied layer.
+      throw new CommandError('ERR_EMPTY_INPUT', 'stdin is empty: no tar to apply (did the command feeding it fail?)');
+    }
+    const progress = Progress.start(`apply ${id}`, { entries: true, bytes: true, totalBytes });
+    let size: number;
     try {
       // With a progress line the tar is gunzipped here, to count its entries.
       const tar =
         progress === undefined
           ? process.stdin
           : progress.countEntries()(decompressed(progress.countBytes()(process.stdin)));
-      print(`${await d.applyDiff(id, parent, tar, { signal })}\n`);
+      size = await d.applyDiff(id, parent, tar, { signal });
     } catch (err) {
       if (!(err instanceof Error) || isErrorCode(err, 'ERR_LAYER_NOT_FOUND', 'ERR_INVALID_ID')) throw err;
       const { code } = err as { code?: unknown };
@@ -154,8 +162,10 @@ export const COMMAND_RUNNERS: Record<RunnableCommand, Command> = {
         { cause: err },
       );
     } finally {
+      // Cleared before the size is printed: on a terminal both share the line.
       progress?.stop();
     }
+    print(`${size}\n`);
   },
 
   async size({ driver, operands: [id], signal, print }) {
@@ -223,6 +233,25 @@ function stdoutSink(signal: AbortSignal): (chunks: AsyncIterable<Uint8Array>) =>
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain', { signal });
     }
   };
+}
+
+/**
+ * Whether stdin holds a byte. A regular file (`fileSize` known) is told by
+ * its size and left unread, for applyDiff to read the file itself; a pipe or
+ * a device by waiting for its first bytes, which are put back.
+ */
+async function stdinHasBytes(fileSize: number | undefined, signal: AbortSignal): Promise<boolean> {
+  if (fileSize !== undefined) return fileSize > 0;
+  const stdin: Readable = process.stdin;
+  let chunk: unknown = stdin.read();
+  if (chunk === null && !stdin.readableEnded) {
+    // Emitted for the first bytes, or for the end when none came.
+    await once(stdin, 'readable', { signal });
+    chunk = stdin.read();
+  }
+  if (chunk === null) return false;
+  stdin.unshift(chunk);
+  return true;
 }
 
 /** stdin's size when it is a regular file, for a percentage. */
