@@ -23,14 +23,19 @@ ByteBuffer& ByteBuffer::operator=(ByteBuffer&& other) noexcept {
   return *this;
 }
 
+void ByteBuffer::Reserve(size_t n) {
+  if (capacity_ - size_ >= n) return;
+  void* data = realloc(data_, size_ + n);
+  if (data == nullptr) throw std::bad_alloc();
+  data_ = static_cast<uint8_t*>(data);
+  capacity_ = size_ + n;
+}
+
 uint8_t* ByteBuffer::Grow(size_t n) {
   if (capacity_ - size_ < n) {
     size_t capacity = capacity_ == 0 ? 64 * 1024 : capacity_;
     while (capacity - size_ < n) capacity *= 2;
-    void* data = realloc(data_, capacity);
-    if (data == nullptr) throw std::bad_alloc();
-    data_ = static_cast<uint8_t*>(data);
-    capacity_ = capacity;
+    Reserve(capacity - size_);
   }
   uint8_t* added = data_ + size_;
   size_ += n;

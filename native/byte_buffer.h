@@ -18,6 +18,8 @@ class ByteBuffer {
 
   // Appends `n` uninitialised bytes and returns them; valid until the next Grow.
   uint8_t* Grow(size_t n);
+  // Makes room for `n` more bytes at once, so that growing to them moves nothing.
+  void Reserve(size_t n);
   size_t size() const { return size_; }
   // Gives up the bytes, to be freed with free(); the buffer is then empty.
   uint8_t* Release();

@@ -7,16 +7,26 @@
 namespace aufs {
 namespace {
 
-struct Batch {
-  ByteBuffer bytes;
-  bool done = false;
-};
-
-Napi::Value BatchToJs(Napi::Env env, Batch& batch) {
-  if (batch.bytes.size() == 0) return env.Null();
-  const size_t size = batch.bytes.size();
-  return Napi::Buffer<uint8_t>::New(env, batch.bytes.Release(), size,
-                                    [](Napi::Env, uint8_t* data) { free(data); });
+// { tar: Buffer, files: [{ offset, size, fd, path }] }, or null after the last batch.
+Napi::Value BatchToJs(Napi::Env env, DiffBatch& batch) {
+  if (batch.done) return env.Null();
+  Napi::Object result = Napi::Object::New(env);
+  const size_t size = batch.tar.size();
+  result.Set("tar", size == 0 ? Napi::Buffer<uint8_t>::New(env, 0)
+                              : Napi::Buffer<uint8_t>::New(env, batch.tar.Release(), size,
+                                                           [](Napi::Env, uint8_t* data) { free(data); }));
+  Napi::Array files = Napi::Array::New(env, batch.files.size());
+  for (size_t i = 0; i < batch.files.size(); ++i) {
+    const DiffFile& f = batch.files[i];
+    Napi::Object file = Napi::Object::New(env);
+    file.Set("offset", Napi::Number::New(env, static_cast<double>(f.offset)));
+    file.Set("size", Napi::Number::New(env, static_cast<double>(f.size)));
+    file.Set("fd", Napi::Number::New(env, f.fd));
+    file.Set("path", Napi::String::New(env, f.path));
+    files.Set(i, file);
+  }
+  result.Set("files", files);
+  return result;
 }
 
 }  // namespace
@@ -57,8 +67,10 @@ Napi::Value DiffReaderWrap::Open(const Napi::CallbackInfo& info) {
 
 Napi::Value DiffReaderWrap::Next(const Napi::CallbackInfo& info) {
   std::shared_ptr<DiffReader> reader = Reader(info.Env());
-  return PromiseTask<Batch>::Start(
-      info.Env(), [reader](Batch* batch) { return reader->NextBatch(&batch->bytes, &batch->done); },
+  // Taken here, in the order of the calls, whichever pool thread runs first.
+  const uint64_t ticket = reader->TakeTicket();
+  return PromiseTask<DiffBatch>::Start(
+      info.Env(), [reader, ticket](DiffBatch* batch) { return reader->NextBatch(ticket, batch); },
       BatchToJs);
 }
 

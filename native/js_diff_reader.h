@@ -22,7 +22,7 @@ class DiffReaderWrap : public Napi::ObjectWrap<DiffReaderWrap> {
   static Napi::FunctionReference* constructor_;
 
   Napi::Value Open(const Napi::CallbackInfo& info);
-  // Resolves to the next batch as a Buffer, or null after the last one.
+  // Resolves to the next batch, or null after the last one; calls may overlap.
   Napi::Value Next(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
   std::shared_ptr<DiffReader> Reader(Napi::Env env) const;

@@ -89,11 +89,10 @@ Status ConvertDir(int fd, const struct stat& dir_st, const std::string& path,
       return Status::FromErrno("lstat", child_path);
     }
     if (IsOverlayWhiteout(st)) {
-      const std::string aufs_name = kWhiteoutPrefix + e.name;
-      // A name too long for the prefix stays in overlay form; readers of the
-      // layer understand both forms.
-      if (aufs_name.size() > NAME_MAX) continue;
-      s = CreateWhiteoutFile(fd, aufs_name, path, st);
+      // A name too long for the prefix stays in overlay form; changes()
+      // understands both forms.
+      if (!HasAufsForm(e.name)) continue;
+      s = CreateWhiteoutFile(fd, kWhiteoutPrefix + e.name, path, st);
       if (!s.ok()) return s;
       if (unlinkat(fd, e.name.c_str(), 0) != 0 && errno != ENOENT) {
         return Status::FromErrno("unlink", child_path);
@@ -132,7 +131,7 @@ Status OrderAsAufs(int fd, const std::string& dir, std::vector<DirEntry>* entrie
       if (errno == ENOENT) continue;  // the walk skips it too
       return Status::FromErrno("lstat", JoinPath(dir, e.name));
     }
-    if (!IsOverlayWhiteout(st)) continue;
+    if (!IsOverlayWhiteout(st) || !HasAufsForm(e.name)) continue;
     if (keys.empty()) {
       for (const DirEntry& other : *entries) keys.push_back(other.name);
     }
@@ -152,6 +151,8 @@ Status OrderAsAufs(int fd, const std::string& dir, std::vector<DirEntry>* entrie
 bool IsOverlayWhiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0;
 }
+
+bool HasAufsForm(const std::string& name) { return strlen(kWhiteoutPrefix) + name.size() <= NAME_MAX; }
 
 bool IsOverlayXattr(const std::string& name) {
   for (const char* prefix : {"trusted.overlay.", "user.overlay.", "user.fuseoverlayfs."}) {

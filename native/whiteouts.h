@@ -31,6 +31,11 @@ bool IsExcludedFromDiff(const std::string& name, int depth);
 // An overlay whiteout is a character device with device number 0/0.
 bool IsOverlayWhiteout(const struct stat& st);
 
+// Whether the overlay whiteout `name` has an aufs form: `.wh.NAME` fits in a
+// directory entry. One that does not stays in overlay form on disk, and is
+// archived (and sorted) as the device it is.
+bool HasAufsForm(const std::string& name);
+
 // Extended attributes in which overlay implementations keep their own state
 // (opaque, whiteout, redirect, origin...): a layer in aufs form has none.
 bool IsOverlayXattr(const std::string& name);
@@ -39,7 +44,7 @@ bool IsOverlayXattr(const std::string& name);
 bool HasOpaqueXattr(int fd);
 
 // Orders a directory's entries, given in name order, by their aufs names: an
-// overlay whiteout X sorts as ".wh.X", just after a real ".wh.X" (which wins
+// overlay whiteout X with an aufs form sorts as ".wh.X", just after a real ".wh.X" (which wins
 // where both exist, as in the conversion). So a mounted layer is listed and
 // archived in the order it will have once unmounted. `dir` names the
 // directory open at `fd` in errors.

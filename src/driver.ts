@@ -310,13 +310,13 @@ export class Driver {
   }
 
   /**
-   * The layer's own files (not its parents') as an uncompressed tar, in
-   * Docker's aufs form: whiteouts included, aufs bookkeeping left out, and
-   * whiteouts of a mount program still mounted written in aufs form. Aborting
-   * `options.signal` destroys the stream with an AbortError. The stream fails
-   * with ERR_FILE_CHANGED when a file shrinks while it is read, and with
-   * ERR_ARCHIVE_LIMIT for a device number its headers cannot hold. `parent`
-   * is accepted for API compatibility only.
+   * The layer's own files (not its parents') as an uncompressed tar, byte
+   * for byte the tar Docker's aufs driver writes (moby's TarWithOptions):
+   * whiteouts included, aufs bookkeeping left out, and whiteouts of a mount
+   * program still mounted written in aufs form. Aborting `options.signal`
+   * destroys the stream with an AbortError. The stream fails with
+   * ERR_FILE_CHANGED when a file shrinks while it is read. `parent` is
+   * accepted for API compatibility only.
    */
   diff(id: string, _parent?: string, options?: AbortOptions): Promise<Readable> {
     return this.#call('read', 'diff', async () => {

@@ -15,7 +15,6 @@ export type DriverErrorCode =
   | 'ERR_CLEANUP'
   | 'ERR_BAD_METADATA'
   | 'ERR_FILE_CHANGED'
-  | 'ERR_ARCHIVE_LIMIT'
   | 'ERR_TAR_BREAKOUT'
   | 'ERR_TAR_INVALID'
   | 'ERR_TAR_LIMIT'

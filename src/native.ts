@@ -56,19 +56,36 @@ export interface LayerWriter {
   close(): Promise<void>;
 }
 
-/**
- * A layer's tar entries in archive order, gathered on the thread pool. The
- * batch layout is described in src/archive/batch.ts.
- */
+/** A file too big to travel inside a batch: the batch's bytes leave room for its contents. */
+export interface DiffFile {
+  /** Where in the batch's tar its contents belong. */
+  offset: number;
+  /** How many bytes of it belong there: what its header says. */
+  size: number;
+  /** Open on the file: the caller's to read `size` bytes from and close. */
+  fd: number;
+  /** Relative to the layer, for errors. */
+  path: string;
+}
+
+/** The next bytes of a layer's tar, but the contents of the big files, which go at their offsets. */
+export interface DiffBatch {
+  tar: Buffer;
+  /** In archive order. */
+  files: DiffFile[];
+}
+
+/** A layer's tar, exactly as Docker's aufs driver writes it, made on the thread pool a batch at a time. */
 export interface DiffReader {
   /** Opens the layer directory; rejects like fs (ENOENT...) when it cannot. */
   open(): Promise<void>;
   /**
-   * The next batch of records, or null after the last. One call at a time.
-   * The file descriptors in a batch are the caller's to close.
+   * The next batch, or null after the last (the one with the end of the
+   * archive). Calls may overlap: they settle with consecutive batches in
+   * the order they were made.
    */
-  next(): Promise<Buffer | null>;
-  /** Stops a running next() and closes the directories the walk holds open. */
+  next(): Promise<DiffBatch | null>;
+  /** Stops running next() calls and closes the directories the walk holds open. */
   close(): void;
 }
 

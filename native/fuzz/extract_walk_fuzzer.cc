@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "../diff_reader.h"
 #include "../extract.h"
 #include "../size.h"
+#include "../tar_reader.h"
 #include "../tree.h"
 #include "../whiteouts.h"
 #include "fuzz_check.h"
@@ -46,20 +46,32 @@ struct Scene {
   }
 };
 
-// Closes the descriptors a batch hands over (the record layout of diff_reader.h).
-void CloseBatchFds(aufs::ByteBuffer* batch) {
-  const size_t size = batch->size();
-  uint8_t* bytes = batch->Release();
-  for (size_t at = 0; at < size;) {
-    FUZZ_CHECK(at + aufs::kDiffRecordHeaderSize <= size);
-    int32_t fd;
-    uint32_t lengths[4];
-    memcpy(&fd, bytes + at + 24, sizeof(fd));
-    memcpy(lengths, bytes + at + 28, sizeof(lengths));
-    if (fd >= 0) close(fd);
-    at += aufs::kDiffRecordHeaderSize + lengths[0] + lengths[1] + lengths[2] + lengths[3];
+// Takes any entries: the archive only has to be well-formed.
+class AnySink final : public aufs::TarSink {
+ public:
+  aufs::Status OnEntry(const aufs::TarEntry&) override { return aufs::Status::Ok(); }
+  aufs::Status OnData(const uint8_t*, size_t) override { return aufs::Status::Ok(); }
+  aufs::Status OnEntryEnd() override { return aufs::Status::Ok(); }
+};
+
+// Feeds a batch to `tar` with its big files' contents in their places, and
+// closes those files. False when the reader refused the bytes.
+bool FeedBatch(aufs::DiffBatch* batch, aufs::TarReader* tar) {
+  const size_t size = batch->tar.size();
+  uint8_t* bytes = batch->tar.Release();
+  bool ok = true;
+  size_t at = 0;
+  for (const aufs::DiffFile& file : batch->files) {
+    ok = ok && tar->Feed(bytes + at, file.offset - at).ok();
+    std::vector<uint8_t> contents(file.size);
+    ok = ok && pread(file.fd, contents.data(), contents.size(), 0) == static_cast<ssize_t>(file.size);
+    ok = ok && tar->Feed(contents.data(), contents.size()).ok();
+    close(file.fd);
+    at = file.offset;
   }
+  ok = ok && tar->Feed(bytes + at, size - at).ok();
   free(bytes);
+  return ok;
 }
 
 void WalkEverything(const Scene& scene) {
@@ -68,15 +80,22 @@ void WalkEverything(const Scene& scene) {
   FUZZ_CHECK(s.ok());
   std::string changes;
   FUZZ_CHECK(aufs::LayerChanges(scene.layer, {scene.parent}, nullptr, &changes).ok());
+  // The layer's tar, whatever the layer holds, is one our reader takes whole.
   aufs::DiffReader reader(scene.layer);
   FUZZ_CHECK(reader.Open().ok());
-  for (bool done = false; !done;) {
-    aufs::ByteBuffer batch;
-    s = reader.NextBatch(&batch, &done);
+  AnySink sink;
+  aufs::TarReader tar(&sink);
+  for (uint64_t ticket = 0;; ++ticket) {
+    aufs::DiffBatch batch;
+    s = reader.NextBatch(ticket, &batch);
     // A file the extraction left unreadable (mode 0, but we are root) or a
     // name too long to reopen may fail the archive; nothing may crash.
     if (!s.ok()) break;
-    CloseBatchFds(&batch);
+    if (batch.done) {
+      FUZZ_CHECK(tar.End().ok());
+      break;
+    }
+    FUZZ_CHECK(FeedBatch(&batch, &tar));
   }
   uint64_t converted = 0;
   FUZZ_CHECK(aufs::ConvertOverlayWhiteouts(scene.layer, &converted).ok());

@@ -1,32 +1,22 @@
-// diff(): a layer's own files as an uncompressed tar stream. The addon walks
-// the layer and reads small files on the thread pool, in batches read ahead;
-// big files are read here, in large chunks, as the consumer asks for data.
-// tar-stream frames the entries.
+// diff(): a layer's own files as an uncompressed tar stream, byte for byte
+// the tar Docker's aufs driver makes of it. The addon walks the layer, reads
+// small files and frames everything on the thread pool (native/diff_reader.h,
+// native/tar_writer.h); here the batches it makes are sent on as they are,
+// with the contents of big files read in large chunks into the places the
+// batches leave for them, as the consumer asks for data.
 import { read } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
-import { pack, type Pack } from 'tar-stream';
-
 import { throwIfAborted } from '../abort';
 import { AbortError, DriverError } from '../errors';
-import { native, type DiffReader } from '../native';
-import { BatchCursor, closeFd, closeFds, type DiffEntry } from './batch';
-import { Coalescer } from './coalesce';
-import { BatchReadAhead } from './readAhead';
-import { tarHeader, type TarHeader } from './tarHeader';
-
-type EntrySink = ReturnType<Pack['entry']>;
+import { native, type DiffBatch, type DiffFile, type DiffReader } from '../native';
+import { BatchReadAhead, closeFd, closeFiles } from './readAhead';
 
 /** Bytes per read of a big file. */
 const CHUNK_SIZE = 1 << 20;
 /** Output buffered for the consumer before the stream waits for it. */
 const HIGH_WATER_MARK = 256 * 1024;
-/**
- * Longest run of entries archived without a turn of the event loop: a batch
- * of 512 small files took 30-35 ms in one go (npm run bench, diff (b)).
- */
-const SLICE_MS = 5;
 
 /** Opens the layer directory `dir` (rejecting like fs when it cannot) and returns its tar. */
 export async function diffStream(dir: string, signal?: AbortSignal): Promise<Readable> {
@@ -46,174 +36,137 @@ class DiffStream extends Readable {
   readonly #dir: string;
   readonly #signal: AbortSignal | undefined;
   readonly #batches: BatchReadAhead;
-  readonly #pack: Pack = pack();
-  readonly #output = new Coalescer((block) => {
-    if (!this.destroyed && !this.push(block)) this.#wanted = false;
-  });
-  /** The batch being archived. */
-  #batch: BatchCursor | undefined;
-  /** Waits for the next batch; settles once that batch is in hand. */
-  #taking: Promise<void> | undefined;
-  /** The copy of a big file's contents in progress (it owns the descriptor). */
-  #copying: Promise<void> | undefined;
-  /** False from a push() the consumer had enough with, until it reads again. */
-  #wanted = false;
-  /** Continues the work that stopped because the consumer had enough. */
+  /** Sends the batches, from the first read() on. */
+  #sending: Promise<void> | undefined;
+  /** Lets #sending go on once the consumer wants more (or the stream is destroyed). */
   #resume: (() => void) | undefined;
-  /** When the event loop last had a turn. */
-  #sliceStart = performance.now();
 
   constructor(reader: DiffReader, dir: string, signal: AbortSignal | undefined) {
     super({ highWaterMark: HIGH_WATER_MARK });
     this.#dir = dir;
     this.#signal = signal;
     this.#batches = new BatchReadAhead(reader);
-    this.#pack.on('data', (chunk: unknown) => this.#output.add(chunk as Buffer));
-    this.#pack.on('end', () => {
-      this.#output.flush();
-      this.push(null);
-    });
-    this.#pack.on('error', (err: Error) => this.destroy(err));
     signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#resume = this.#pump;
   }
 
   override _read(): void {
-    this.#wanted = true;
-    const resume = this.#resume;
-    this.#resume = undefined;
-    resume?.();
+    this.#sending ??= this.#sendAll().catch((err: Error) => {
+      this.destroy(err);
+    });
+    this.#wake();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#pack.destroy();
-    this._read(); // lets a waiting copy see the end and close its file
-    const releases = [this.#batches.close(), this.#taking, this.#copying];
-    if (this.#batch !== undefined) releases.push(closeFds(this.#batch));
-    this.#batch = undefined;
+    this.#wake(); // lets #sendAll see the end and close what it holds
     // Calls back once every descriptor is closed: 'close' means released.
-    Promise.allSettled(releases).then(() => callback(err));
+    Promise.allSettled([this.#batches.close(), this.#sending]).then(() => callback(err));
+  }
+
+  #wake(): void {
+    const resume = this.#resume;
+    this.#resume = undefined;
+    resume?.();
   }
 
   readonly #onAbort = (): void => {
     this.destroy(new AbortError(this.#signal?.reason));
   };
 
-  /** Writes the next entry; tar-stream calls it again once the entry is written. */
-  readonly #pump = (err?: Error | null): void => {
-    if (err) this.destroy(err);
-    if (this.destroyed) return;
-    if (!this.#wanted) {
-      this.#resume = this.#pump;
-      return;
+  async #sendAll(): Promise<void> {
+    for (;;) {
+      const batch = await this.#batches.take();
+      if (this.destroyed) {
+        if (batch !== null) await closeFiles(batch.files);
+        return;
+      }
+      if (batch === null) {
+        this.push(null);
+        return;
+      }
+      await this.#sendBatch(batch);
     }
-    // tar-stream moves from entry to entry in microtasks, which the event loop
-    // waits behind: it gets a turn every few milliseconds.
-    if (performance.now() - this.#sliceStart >= SLICE_MS) {
-      setImmediate(this.#continue);
-      return;
-    }
-    const entry = this.#batch?.next();
-    if (entry === undefined) {
-      this.#takeBatch();
-      return;
-    }
-    let tar: TarHeader;
-    try {
-      tar = tarHeader(entry, this.#dir);
-    } catch (headerErr) {
-      // Only a device can fail, and it holds no descriptor.
-      this.destroy(headerErr as Error);
-      return;
-    }
-    // tar-stream writes nothing between entries: this lands right before the entry's header.
-    if (tar.pax !== undefined) this.#pack.push(tar.pax);
-    if (entry.fd >= 0) {
-      const sink = this.#pack.entry(tar.header, this.#pump);
-      this.#copying = this.#copy(entry, sink).catch((copyErr: Error) => {
-        this.destroy(copyErr);
-      });
-    } else if (entry.type === 'file') {
-      this.#pack.entry(tar.header, entry.content, this.#pump);
-    } else {
-      this.#pack.entry(tar.header, this.#pump);
-    }
-  };
-
-  /** #pump after a turn of the event loop. */
-  readonly #continue = (): void => {
-    this.#sliceStart = performance.now();
-    this.#pump();
-  };
-
-  #takeBatch(): void {
-    this.#batch = undefined;
-    this.#taking = this.#batches.take().then(
-      (batch) => {
-        if (this.destroyed) return batch === null ? undefined : closeFds(batch);
-        if (batch === null) {
-          this.#pack.finalize();
-        } else {
-          this.#batch = new BatchCursor(batch);
-          setImmediate(this.#continue);
-        }
-        return undefined;
-      },
-      (err: Error) => {
-        this.destroy(err);
-      },
-    );
   }
 
-  /** Streams a big file's contents into its entry, then closes the file. */
-  async #copy(entry: DiffEntry, sink: EntrySink): Promise<void> {
-    const file = path.join(this.#dir, entry.path.toString());
+  /** Sends the batch's bytes with its files' contents in their places, then closes the files. */
+  async #sendBatch(batch: DiffBatch): Promise<void> {
+    let sent = 0;
+    let copied = 0;
     try {
-      let offset = 0;
-      while (offset < entry.size && !this.destroyed) {
-        const chunk = Buffer.allocUnsafeSlow(Math.min(CHUNK_SIZE, entry.size - offset));
-        const bytes = await readAt(entry.fd, chunk, offset, file);
-        if (bytes === 0) {
+      for (const file of batch.files) {
+        await this.#send(batch.tar.subarray(sent, file.offset));
+        sent = file.offset;
+        copied++;
+        await this.#copy(file);
+      }
+      await this.#send(batch.tar.subarray(sent));
+    } finally {
+      await closeFiles(batch.files.slice(copied));
+    }
+  }
+
+  /** Pushes `chunk`, then waits while the consumer has enough. */
+  async #send(chunk: Buffer): Promise<void> {
+    if (this.destroyed) throw new AbortError();
+    if (chunk.length > 0 && !this.push(chunk)) {
+      await new Promise<void>((resolve) => (this.#resume = resolve));
+    }
+  }
+
+  /**
+   * Sends exactly `file.size` bytes of the file, then closes it. The next
+   * chunk is read while the consumer takes the one before.
+   */
+  async #copy(file: DiffFile): Promise<void> {
+    const where = path.join(this.#dir, file.path);
+    const readChunk = (at: number): Promise<Buffer> => {
+      const chunk = readFully(file.fd, at, Math.min(CHUNK_SIZE, file.size - at), where);
+      chunk.catch(() => undefined); // its failure is the loop's, once it gets there
+      return chunk;
+    };
+    let next: Promise<Buffer> | undefined = readChunk(0);
+    try {
+      for (let at = 0; next !== undefined && !this.destroyed; ) {
+        const chunk: Buffer = await next;
+        next = undefined;
+        if (chunk.length < Math.min(CHUNK_SIZE, file.size - at)) {
           // The header promised more; zeros would fake contents.
           throw new DriverError(
             'ERR_FILE_CHANGED',
-            `file shrank by ${entry.size - offset} bytes while it was archived`,
-            file,
+            `file shrank by ${file.size - at - chunk.length} bytes while it was archived`,
+            where,
           );
         }
-        offset += bytes;
         // Reads stop at the header's size: bytes a growing file gains are left out.
-        const data = bytes === chunk.length ? chunk : chunk.subarray(0, bytes);
-        if (offset === entry.size) sink.end(data);
-        else if (!sink.write(data) && !this.destroyed) await drained(sink);
-        if (!this.#wanted) await new Promise<void>((resolve) => (this.#resume = resolve));
+        at += chunk.length;
+        if (at < file.size) next = readChunk(at);
+        await this.#send(chunk);
       }
     } finally {
-      await closeFd(entry.fd);
+      // Not closed under a read still running: the number could name another file by then.
+      await next?.catch(() => undefined);
+      await closeFd(file.fd);
     }
   }
 }
 
-function readAt(fd: number, buffer: Buffer, position: number, file: string): Promise<number> {
+/** `length` bytes of the file from `position`, fewer only where it ends. */
+async function readFully(fd: number, position: number, length: number, file: string): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafeSlow(length);
+  let done = 0;
+  while (done < length) {
+    const bytes = await readAt(fd, buffer, done, position + done, file);
+    if (bytes === 0) return buffer.subarray(0, done);
+    done += bytes;
+  }
+  return buffer;
+}
+
+function readAt(fd: number, buffer: Buffer, offset: number, position: number, file: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    read(fd, buffer, 0, buffer.length, position, (err, bytes) => {
+    read(fd, buffer, offset, buffer.length - offset, position, (err, bytes) => {
       if (err === null) resolve(bytes);
       else reject(Object.assign(err, { path: file }));
     });
-  });
-}
-
-/** Waits until `sink` takes more data, or is destroyed. */
-function drained(sink: EntrySink): Promise<void> {
-  if (sink.destroying) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      sink.off('drain', done);
-      sink.off('close', done);
-      resolve();
-    };
-    sink.on('drain', done);
-    sink.on('close', done);
   });
 }

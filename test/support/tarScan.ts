@@ -1,6 +1,7 @@
 // A strict reader of the tars diff() writes, block by block, for tests that
 // check header fields exactly: USTAR fields, and the pax records that came
-// before each entry (binary-safe, unlike the readers that decode them).
+// before each entry (binary-safe, unlike the readers that decode them); and
+// where two tars part, for failures to name the field.
 
 export interface ScannedEntry {
   /** pax path, else prefix/name from the USTAR fields. */
@@ -111,4 +112,59 @@ function parsePax(body: Buffer): Map<string, Buffer> {
     at += length;
   }
   return records;
+}
+
+const HEADER_FIELDS: ReadonlyArray<readonly [string, number, number]> = [
+  ['name', 0, 100],
+  ['mode', 100, 8],
+  ['uid', 108, 8],
+  ['gid', 116, 8],
+  ['size', 124, 12],
+  ['mtime', 136, 12],
+  ['checksum', 148, 8],
+  ['typeflag', 156, 1],
+  ['linkname', 157, 100],
+  ['magic', 257, 6],
+  ['version', 263, 2],
+  ['uname', 265, 32],
+  ['gname', 297, 32],
+  ['devmajor', 329, 8],
+  ['devminor', 337, 8],
+  ['prefix', 345, 155],
+  ['padding', 500, 12],
+];
+
+/** Where byte `offset` of a tar falls: which entry's header field, records, data or padding. */
+export function describeOffset(tar: Buffer, offset: number): string {
+  let at = 0;
+  while (at + BLOCK <= tar.length) {
+    const block = tar.subarray(at, at + BLOCK);
+    if (block.every((byte) => byte === 0)) return `the end-of-archive zeros (from ${at})`;
+    const name = JSON.stringify(cstring(block, 0, 100).toString('latin1'));
+    const typeflag = String.fromCharCode(block[156]);
+    if (offset < at + BLOCK) {
+      const [field, start, length] = HEADER_FIELDS.find(([, s, l]) => offset - at < s + l)!;
+      const bytes = JSON.stringify(block.toString('latin1', start, start + length));
+      return `the header at ${at} (name field ${name}, typeflag ${typeflag}): field ${field} = ${bytes}`;
+    }
+    const sizeText = cstring(block, 124, 12).toString('latin1').trim();
+    const size = /^[0-7]+$/.test(sizeText) ? parseInt(sizeText, 8) : 0;
+    const dataEnd = at + BLOCK + size;
+    if (offset < dataEnd) {
+      const what = typeflag === 'x' ? 'the PAX records' : 'the data';
+      return `${what} of the header at ${at} (name field ${name}), byte ${offset - at - BLOCK} of ${size}`;
+    }
+    const next = at + BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    if (offset < next) return `the padding after the data of the header at ${at} (name field ${name})`;
+    at = next;
+  }
+  return `past the last whole block (the tar has ${tar.length} bytes)`;
+}
+
+/** undefined when the tars are equal, else where they first differ. */
+export function tarDifference(ours: Buffer, theirs: Buffer): string | undefined {
+  if (ours.equals(theirs)) return undefined;
+  let first = 0;
+  while (first < ours.length && first < theirs.length && ours[first] === theirs[first]) first++;
+  return `${ours.length} bytes against ${theirs.length}; first difference at byte ${first}: ${describeOffset(ours, first)}; theirs: ${describeOffset(theirs, first)}`;
 }
